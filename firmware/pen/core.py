@@ -1,0 +1,185 @@
+# The pen's control core as the rest of the firmware sees it: the memory the
+# tick runs on, plus the commands people give (start, speed, depth, zone,
+# clear), each checked here with a clear refusal and checked again by the
+# tick.  Commands only write command words; the tick decides.
+from pen import board as boardlib
+from pen import faults, zones
+from pen import tick as T
+from pen.mem import new_memory
+
+DEPTH_STEP_UM = 50
+
+
+class Refused(Exception):
+    """A command the pen will not carry out; `code` is a short word."""
+
+    def __init__(self, code, text):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+class Core:
+    def __init__(self, board, level=1, depth_um=None, zone=zones.DEFAULT_ZONE,
+                 profile=zones.DEFAULT_PROFILE):
+        boardlib.check(board)
+        self.board = board
+        self.m = m = new_memory()
+        boardlib.params(board, m)
+        self.levels = list(board["motor"]["speed_levels_sps"])
+        self.cartridges = [c["name"] for c in board["cartridges"]]
+        self.zone = zone
+        self.profile = profile
+        m[T.C_ZONE_LO_UM] = 0
+        m[T.C_ZONE_HI_UM] = zones.zone_max_um(zone, profile)
+        m[T.C_LEVEL] = max(0, min(int(level) - 1, len(self.levels) - 1))   # level is 1-based
+        lo = m[T.P_HARD_LO_UM]
+        m[T.C_DEPTH_UM] = lo if depth_um is None else int(depth_um)
+
+    # ---- limits ------------------------------------------------------------
+    def limits(self):
+        """The active depth window (lo, hi) in um, computed by the tick's own code."""
+        T.window(self.m)
+        return self.m[T.S_LIMIT_LO], self.m[T.S_LIMIT_HI]
+
+    def limit_sources(self):
+        """Which limit binds: [(source, lo, hi)], for messages and docs."""
+        m = self.m
+        out = [("board", m[T.P_HARD_LO_UM], m[T.P_HARD_HI_UM])]
+        ct = m[T.I_CART_TYPE]
+        if m[T.I_CART_PRESENT] and 1 <= ct <= m[T.P_CARTS]:
+            base = T.P_CART + 3 * (ct - 1)
+            out.append(("cartridge " + self.cartridges[ct - 1], m[base], m[base + 1]))
+        out.append(("zone {} ({})".format(self.zone, self.profile), m[T.C_ZONE_LO_UM], m[T.C_ZONE_HI_UM]))
+        return out
+
+    # ---- commands ------------------------------------------------------------
+    def set_depth(self, um):
+        """Protocol depth request: refused (not truncated) outside the limits."""
+        if not isinstance(um, int) or isinstance(um, bool):
+            raise Refused("bad_argument", "depth must be a whole number of micrometres")
+        if um % DEPTH_STEP_UM:
+            raise Refused("bad_argument", "depth must be a multiple of {} um".format(DEPTH_STEP_UM))
+        lo, hi = self.limits()
+        if not lo <= um <= hi:
+            binding = [s for s, slo, shi in self.limit_sources() if um < slo or um > shi]
+            raise Refused("out_of_range", "depth {} um is outside the active limit {}..{} um (set by {})".format(
+                um, lo, hi, ", ".join(binding)))
+        self.m[T.C_DEPTH_UM] = um
+        return um
+
+    def step_depth(self, steps):
+        """Button depth change: moves by whole steps and stops at the limit."""
+        lo, hi = self.limits()
+        cur = self.m[T.C_DEPTH_UM]
+        want = cur + steps * DEPTH_STEP_UM
+        want = max(lo, min(hi, want))
+        if (want - cur) * steps < 0:   # never move against the button
+            want = cur
+        self.m[T.C_DEPTH_UM] = want
+        return want
+
+    def set_level(self, level):
+        n = len(self.levels)
+        if not isinstance(level, int) or isinstance(level, bool):
+            raise Refused("bad_argument", "speed level must be a whole number")
+        if not 1 <= level <= n:
+            raise Refused("out_of_range", "speed level {} is outside 1..{}".format(level, n))
+        self.m[T.C_LEVEL] = level - 1
+        return level
+
+    def step_level(self, steps):
+        lvl = max(0, min(len(self.levels) - 1, self.m[T.C_LEVEL] + steps))
+        self.m[T.C_LEVEL] = lvl
+        return lvl + 1
+
+    def set_zone(self, zone, profile=None):
+        profile = profile or self.profile
+        try:
+            hi = zones.zone_max_um(zone, profile)
+        except ValueError as e:
+            raise Refused("bad_argument", str(e))
+        m = self.m
+        # A lower cap than the needles are at now: stop first, then move, so
+        # the motor never strokes beyond the new limit.
+        if m[T.S_STATE] == T.ST_RUNNING and m[T.S_DEPTH_UM] > hi + m[T.P_DEPTH_TOL_UM]:
+            m[T.C_RUN] = 0
+        self.zone, self.profile = zone, profile
+        m[T.C_ZONE_HI_UM] = hi
+        return hi
+
+    def start_refusal(self):
+        """Why a start would be refused now (R_* bits; 0: it would start)."""
+        m = self.m
+        why = 0
+        if m[T.S_FAULTS]:
+            why |= T.R_FAULT
+        act = m[T.S_ACTIVE]
+        if act & (T.F_CART_MISSING | T.F_CART_USED):
+            why |= T.R_CARTRIDGE
+        warn = m[T.S_WARN]
+        if act & T.F_OVER_DEPTH or warn & T.W_DEPTH_OUTSIDE:
+            why |= T.R_DEPTH
+        if warn & T.W_BATT_LOW:
+            why |= T.R_BATT_LOW
+        if warn & T.W_LIMITS_EMPTY:
+            why |= T.R_LIMITS
+        return why
+
+    def start(self):
+        why = self.start_refusal()
+        if why:
+            text = faults.describe(why, faults.REFUSALS)
+            if why & T.R_FAULT:
+                text += " (" + ", ".join(faults.names(self.m[T.S_FAULTS])) + ")"
+            raise Refused("refused", "start refused: " + text)
+        self.m[T.C_RUN] = 1
+
+    def stop(self):
+        self.m[T.C_RUN] = 0
+
+    def clear(self):
+        """Ask the tick to clear latched faults whose cause is gone.
+
+        Returns the names of faults that will stay latched (cause present).
+        """
+        m = self.m
+        if m[T.C_RUN]:
+            raise Refused("refused", "stop the motor before clearing faults")
+        m[T.C_CLEAR] = (m[T.C_CLEAR] + 1) & 0x3FFFFFFF
+        return faults.names(m[T.S_FAULTS] & m[T.S_ACTIVE])
+
+    def raise_fault(self, bit):
+        """Report a fault found outside the tick; it latches next tick."""
+        self.m[T.I_EXT_FAULTS] |= bit
+
+    # ---- reading -------------------------------------------------------------
+    def running(self):
+        return self.m[T.S_STATE] == T.ST_RUNNING
+
+    def status(self):
+        m = self.m
+        lo, hi = m[T.S_LIMIT_LO], m[T.S_LIMIT_HI]
+        ct = m[T.I_CART_TYPE]
+        return {
+            "state": ("idle", "running", "fault")[m[T.S_STATE]],
+            "level": m[T.C_LEVEL] + 1,
+            "levels": len(self.levels),
+            "target_sps": m[T.S_TARGET_CHZ] / 100,
+            "rate_sps": m[T.S_RATE_CHZ] / 100,
+            "duty": m[T.O_DUTY],
+            "depth_um": m[T.S_DEPTH_UM],
+            "depth_target_um": m[T.S_DEPTH_TARGET],
+            "depth_request_um": m[T.C_DEPTH_UM],
+            "limit_um": [lo, hi],
+            "zone": self.zone,
+            "profile": self.profile,
+            "cartridge": self.cartridges[ct - 1] if m[T.I_CART_PRESENT] and 1 <= ct <= len(self.cartridges) else None,
+            "cartridge_use_s": m[T.S_CART_USE_S],
+            "battery_mv": m[T.S_VBAT_MV],
+            "temp_c": m[T.S_TEMP_DC] / 10,
+            "current_ma": m[T.S_CURRENT_MA],
+            "faults": faults.names(m[T.S_FAULTS]),
+            "warnings": faults.names(m[T.S_WARN], faults.WARNINGS),
+            "refused": faults.names(m[T.S_REFUSED], faults.REFUSALS),
+        }

@@ -1,0 +1,41 @@
+# The hardware abstraction every port implements (pen.hal_rp2, pen.hal_esp32,
+# sim.hal).  Adapters translate between pins and the tick's memory words;
+# they decide nothing.  This base class documents the interface and gives
+# the safe defaults.
+
+# Button bits returned by buttons()
+B_POWER = 0x01
+B_SPEED_UP = 0x02
+B_SPEED_DOWN = 0x04
+B_DEPTH_UP = 0x08
+B_DEPTH_DOWN = 0x10
+
+
+class HAL:
+    name = "none"
+
+    def read(self, m):
+        """Fill the tick's input words (pen.tick I_*) from the hardware."""
+
+    def write(self, m):
+        """Apply the tick's output words (O_*) to the motor and actuator."""
+
+    def off(self):
+        """Motor and depth actuator off now, whatever state we are in."""
+
+    def buttons(self):
+        """Bitmask of the buttons held now (B_*)."""
+        return 0
+
+    def show(self, view):
+        """Render the UI view (a pen.ui.View) on LEDs or the display."""
+
+    def start_watchdog(self, timeout_ms):
+        """Arm the hardware watchdog (cannot be stopped once armed)."""
+
+    def feed(self):
+        """Feed the hardware watchdog."""
+
+    def reset_cause(self):
+        """Why we booted: 'power', 'watchdog', 'soft' or 'other'."""
+        return "power"

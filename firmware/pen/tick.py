@@ -1,0 +1,540 @@
+# The control tick: everything the pen decides every control period.
+#
+# All state lives in one preallocated int32 array ("the memory", see
+# pen.mem.new_memory) at fixed indices, so the tick is viper code doing word
+# loads and stores: no objects, no floats, no allocation.  MicroPython folds
+# const() only inside the module that defines it, so the layout and the code
+# that uses it every tick share this file; everything else imports the names.
+#
+# Units: time us or ticks, stroke rate centi-strokes/s (cHz), depth um,
+# current mA, voltage mV, temperature 0.1 degC (dC), PWM duty 0..65535.
+# Every intermediate stays inside +-2**31 (the pen's native int is 32-bit):
+# the bounds are noted where a product could get close.
+#
+# Signed words: a viper ptr32 load is zero-extended on 64-bit builds (the
+# unix port) but not on the pen, so every word that can hold a negative value
+# (marked "signed") is read as ((m[i] + S) & K) - S with S = 2**31 and
+# K = 2**32 - 1 computed in the function; that is the identity on CPython and
+# on 32-bit ports.  Raw ADC inputs are masked to 16 bits and times to 30 bits,
+# so out-of-contract input reads the same on every interpreter.
+import micropython
+from micropython import const
+
+# ---- inputs: written by the HAL (and the scheduler) before each tick ------
+I_TACH_COUNT = const(0)      # tach pulses since boot (wraps, informational)
+I_TACH_PERIOD_US = const(1)  # time of the last full revolution (0: none yet)
+I_TACH_AGE_US = const(2)     # time since the last tach pulse (saturates)
+I_CURRENT_RAW = const(3)     # ADC counts 0..65535
+I_VBAT_RAW = const(4)
+I_TEMP_RAW = const(5)
+I_DEPTH_A_RAW = const(6)
+I_DEPTH_B_RAW = const(7)     # second depth sensor (copy of A if only one)
+I_CART_PRESENT = const(8)    # 1: a cartridge is seated
+I_CART_TYPE = const(9)       # cartridge type index 1..n (0: unknown)
+I_EXT_FAULTS = const(10)     # fault causes found outside the tick; consumed
+I_HEARTBEAT = const(11)      # incremented by the background loop
+
+# ---- commands: written by UI and protocol, read by the tick ---------------
+C_RUN = const(16)            # 1: motor requested on
+C_LEVEL = const(17)          # speed level 0..levels-1 (signed)
+C_DEPTH_UM = const(18)       # requested needle depth (signed)
+C_CLEAR = const(19)          # bumped to ask for a fault clear
+C_ZONE_LO_UM = const(20)     # treatment-zone limits (signed)
+C_ZONE_HI_UM = const(21)     # (signed)
+
+# ---- outputs: read by the HAL after each tick ------------------------------
+O_DUTY = const(24)           # motor PWM 0..65535
+O_BRAKE = const(25)
+O_ENABLE = const(26)         # motor driver enable
+O_ACT_DUTY = const(27)       # depth actuator -65535..65535 (signed)
+
+# ---- state ------------------------------------------------------------------
+S_TICKS = const(32)          # ticks since boot, wraps at 2**30
+S_FAULTS = const(33)         # latched faults (F_*)
+S_ACTIVE = const(34)         # fault causes present this tick
+S_WARN = const(35)           # warnings (W_*), not latched
+S_STATE = const(36)          # ST_*
+S_TARGET_CHZ = const(37)     # stroke rate of the requested level
+S_RAMP_CHZ = const(38)       # soft-start setpoint, moves toward the target
+S_RATE_CHZ = const(39)       # measured stroke rate
+S_INTEG = const(40)          # PI integral, duty * 256 (signed)
+S_RUN_TICKS = const(41)      # ticks since the motor was started
+S_CURRENT_MA = const(42)     # (signed: offset and noise)
+S_VBAT_MV = const(43)        # filtered (signed)
+S_TEMP_DC = const(44)        # filtered (signed)
+S_DEPTH_UM = const(45)       # measured depth, mean of the sensors (signed)
+S_DEPTH_A_UM = const(46)     # (signed)
+S_DEPTH_B_UM = const(47)     # (signed)
+S_LIMIT_LO = const(48)       # active limits: board & cartridge & zone (signed)
+S_LIMIT_HI = const(49)       # (signed)
+S_DEPTH_TARGET = const(50)   # clamped depth target (signed)
+S_OC_COUNT = const(51)
+S_BATT_COUNT = const(52)
+S_DIS_COUNT = const(53)
+S_OVERDEPTH_COUNT = const(54)
+S_HB_LAST = const(55)
+S_HB_AGE = const(56)
+S_CART_USE_S = const(57)     # seconds the fitted cartridge has run
+S_CART_USE_TICKS = const(58)
+S_CLEAR_SEEN = const(59)
+S_CLEAR_LEFT = const(60)     # faults a clear could not clear (cause present)
+S_REFUSED = const(61)        # why the last start was refused (R_*)
+S_FAULT_TICK = const(62)     # S_TICKS when the latest fault latched
+S_VBAT_F = const(63)         # filter states, value * 16
+S_TEMP_F = const(64)         # (signed)
+S_CART_SEEN = const(65)      # cartridge present last tick
+S_TARGET_PERIOD_US = const(66)
+S_RAMP_LEVEL = const(67)     # level S_TARGET_CHZ was computed for
+S_DUTY = const(68)           # duty before the fault override (diagnostics)
+
+# ---- parameters: from the board definition and settings, set at boot ------
+P_PERIOD_US = const(80)
+P_TICKS_PER_S = const(81)
+P_LEVELS = const(82)
+P_LEVEL_CHZ = const(83)      # 8 entries: target stroke rate per level
+P_KP_Q8 = const(91)          # duty per cHz of error, Q8
+P_KI_Q12 = const(92)         # duty per cHz of error per tick, Q12 (integral)
+P_FF_Q10 = const(93)         # feed-forward motor mV per cHz, Q10
+P_FF_OFS_MV = const(94)      # feed-forward mV at zero speed (friction)
+P_DUTY_MAX = const(95)
+P_DUTY_SLEW = const(96)      # largest duty increase per tick (soft start)
+P_RAMP_CHZ = const(97)       # setpoint slope per tick
+P_STALL_PERIODS = const(98)  # stall: no pulse for this many expected periods
+P_STALL_MIN_US = const(99)   # ... and at least this long
+P_START_GRACE = const(100)   # ticks after a start before stall is judged
+P_OC_MA = const(101)
+P_OC_TICKS = const(102)
+P_OT_DC = const(103)
+P_OT_HYST_DC = const(104)
+P_BATT_LOW_MV = const(105)
+P_BATT_CRIT_MV = const(106)
+P_BATT_HYST_MV = const(107)
+P_BATT_TICKS = const(108)
+P_HARD_LO_UM = const(109)
+P_HARD_HI_UM = const(110)
+P_DEPTH_TOL_UM = const(111)
+P_DIS_UM = const(112)
+P_DIS_TICKS = const(113)
+P_OVERDEPTH_TICKS = const(114)
+P_HAS_ACT = const(115)
+P_ACT_KP_Q8 = const(116)
+P_ACT_MAX = const(117)
+P_ACT_DEADBAND_UM = const(118)
+P_CUR_OFS = const(119)       # ADC -> unit: (raw - ofs) * q16 >> 16
+P_CUR_Q16 = const(120)
+P_VBAT_OFS = const(121)
+P_VBAT_Q16 = const(122)
+P_TEMP_OFS = const(123)
+P_TEMP_Q16 = const(124)
+P_DA_OFS = const(125)
+P_DA_Q16 = const(126)
+P_DB_OFS = const(127)
+P_DB_Q16 = const(128)
+P_WD_TICKS = const(129)      # background heartbeat timeout
+P_CARTS = const(130)         # number of cartridge types
+P_CART = const(131)          # 8 types x (lo_um, hi_um, max_use_s), type 1 first
+MEM_WORDS = const(160)
+MAX_LEVELS = const(8)
+MAX_CARTS = const(8)
+
+# ---- fault bits (latched) ---------------------------------------------------
+F_STALL = const(0x0001)
+F_OVERCURRENT = const(0x0002)
+F_OVERTEMP = const(0x0004)
+F_BATT_CRITICAL = const(0x0008)
+F_CART_MISSING = const(0x0010)
+F_CART_USED = const(0x0020)
+F_DEPTH_DISAGREE = const(0x0040)
+F_OVER_DEPTH = const(0x0080)
+F_LOOP_OVERRUN = const(0x0100)
+F_WATCHDOG = const(0x0200)
+F_SETTINGS = const(0x0400)
+F_INTEGRITY = const(0x0800)
+F_INTERNAL = const(0x1000)
+F_ALL = const(0x1FFF)
+# Cartridge and depth conditions only latch when they appear while the motor
+# runs; at rest they just block a start (a practitioner changing cartridges
+# should not have to clear a fault every time).
+_F_RUN_ONLY = const(0x00B0)  # CART_MISSING | CART_USED | OVER_DEPTH
+
+# ---- warnings (shown, not latched) -----------------------------------------
+W_BATT_LOW = const(0x01)
+W_LIMITS_EMPTY = const(0x02)   # zone and cartridge leave no depth at all
+W_DEPTH_OUTSIDE = const(0x04)  # measured depth beyond the limit (at rest)
+
+# ---- reasons a start is refused ---------------------------------------------
+R_FAULT = const(0x01)
+R_BATT_LOW = const(0x02)
+R_DEPTH = const(0x04)
+R_LIMITS = const(0x08)
+R_CARTRIDGE = const(0x10)
+
+# ---- motor states ---------------------------------------------------------
+ST_IDLE = const(0)
+ST_RUNNING = const(1)
+ST_FAULT = const(2)
+
+_AGE_STALE_US = const(1000000)   # no pulse for 1 s: the rate is 0
+_CHZ_US = const(100000000)       # cHz * period_us
+
+
+@micropython.viper
+def _sense(m: ptr32):
+    # Raw ADC counts to units: (raw - ofs) * q16 >> 16; |product| < 2**31
+    # as pen.board keeps 0 <= ofs <= 65535 and 0 < q16 < 32768.
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    m[S_CURRENT_MA] = (((m[I_CURRENT_RAW] & 0xFFFF) - m[P_CUR_OFS]) * m[P_CUR_Q16]) >> 16
+    a = (((m[I_DEPTH_A_RAW] & 0xFFFF) - m[P_DA_OFS]) * m[P_DA_Q16]) >> 16
+    b = (((m[I_DEPTH_B_RAW] & 0xFFFF) - m[P_DB_OFS]) * m[P_DB_Q16]) >> 16
+    m[S_DEPTH_A_UM] = a
+    m[S_DEPTH_B_UM] = b
+    m[S_DEPTH_UM] = (a + b) >> 1
+    # Battery and temperature: first-order filters (value * 16) so that a
+    # single noisy sample neither trips nor clears anything.
+    v = (((m[I_VBAT_RAW] & 0xFFFF) - m[P_VBAT_OFS]) * m[P_VBAT_Q16]) >> 16
+    f = ((m[S_VBAT_F] + s) & k) - s
+    if f == 0:
+        f = v << 4                            # first reading seeds the filter
+    f += ((v << 4) - f) >> 4
+    m[S_VBAT_F] = f
+    m[S_VBAT_MV] = f >> 4
+    t = (((m[I_TEMP_RAW] & 0xFFFF) - m[P_TEMP_OFS]) * m[P_TEMP_Q16]) >> 16
+    f = ((m[S_TEMP_F] + s) & k) - s
+    if f == 0:
+        f = t << 4
+    f += ((t << 4) - f) >> 6
+    m[S_TEMP_F] = f
+    m[S_TEMP_DC] = f >> 4
+
+
+@micropython.viper
+def window(m: ptr32):
+    # Active depth window = board hard limits & cartridge & treatment zone.
+    # Also called by pen.core to judge a request before the next tick.
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    lo = m[P_HARD_LO_UM]
+    hi = m[P_HARD_HI_UM]
+    ct = m[I_CART_TYPE]
+    if m[I_CART_PRESENT] != 0 and ct >= 1 and ct <= m[P_CARTS]:
+        base = P_CART + 3 * (ct - 1)
+        if m[base] > lo:
+            lo = m[base]
+        if m[base + 1] < hi:
+            hi = m[base + 1]
+    z = ((m[C_ZONE_LO_UM] + s) & k) - s
+    if z > lo:
+        lo = z
+    z = ((m[C_ZONE_HI_UM] + s) & k) - s
+    if z < hi:
+        hi = z
+    m[S_LIMIT_LO] = lo
+    m[S_LIMIT_HI] = hi
+    # Clamp the request.  hi wins over lo so that an empty window still
+    # never yields a target beyond the shallowest maximum.
+    d = ((m[C_DEPTH_UM] + s) & k) - s
+    if d < lo:
+        d = lo
+    if d > hi:
+        d = hi
+    m[S_DEPTH_TARGET] = d
+
+
+@micropython.viper
+def _detect(m: ptr32) -> int:
+    # Returns the fault causes present now; updates counters and warnings.
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    act = m[I_EXT_FAULTS]
+    m[I_EXT_FAULTS] = 0
+    warn = 0
+    running = m[S_STATE] == ST_RUNNING
+
+    # Over-current: above the limit for P_OC_TICKS ticks in a row.
+    n = m[S_OC_COUNT]
+    if ((m[S_CURRENT_MA] + s) & k) - s > m[P_OC_MA]:
+        n += 1
+        if n >= m[P_OC_TICKS]:
+            act |= F_OVERCURRENT
+            n = m[P_OC_TICKS]
+    else:
+        n = 0
+    m[S_OC_COUNT] = n
+
+    # Over-temperature, with hysteresis so that "cause gone" means cooled.
+    t = ((m[S_TEMP_DC] + s) & k) - s
+    if t > m[P_OT_DC] or (t > m[P_OT_DC] - m[P_OT_HYST_DC] and (m[S_FAULTS] & F_OVERTEMP)):
+        act |= F_OVERTEMP
+
+    # Battery: critical after P_BATT_TICKS below the level (load sag passes).
+    v = ((m[S_VBAT_MV] + s) & k) - s
+    n = m[S_BATT_COUNT]
+    crit = m[P_BATT_CRIT_MV]
+    if m[S_FAULTS] & F_BATT_CRITICAL:
+        crit += m[P_BATT_HYST_MV]
+    if v < crit:
+        n += 1
+        if n >= m[P_BATT_TICKS]:
+            act |= F_BATT_CRITICAL
+            n = m[P_BATT_TICKS]
+    else:
+        n = 0
+    m[S_BATT_COUNT] = n
+    if v < m[P_BATT_LOW_MV]:
+        warn |= W_BATT_LOW
+
+    # Cartridge: seated, known, and not used up.  A new insertion starts a
+    # fresh usage count.
+    present = m[I_CART_PRESENT]
+    ct = m[I_CART_TYPE]
+    if present == 0 or ct < 1 or ct > m[P_CARTS]:
+        act |= F_CART_MISSING
+    else:
+        if m[S_CART_SEEN] == 0:
+            m[S_CART_USE_S] = 0
+            m[S_CART_USE_TICKS] = 0
+        if m[S_CART_USE_S] >= m[P_CART + 3 * (ct - 1) + 2]:
+            act |= F_CART_USED
+    m[S_CART_SEEN] = present
+
+    # Depth sensors: disagreement, then depth beyond the active limit.
+    a = ((m[S_DEPTH_A_UM] + s) & k) - s
+    b = ((m[S_DEPTH_B_UM] + s) & k) - s
+    n = m[S_DIS_COUNT]
+    if a - b > m[P_DIS_UM] or b - a > m[P_DIS_UM]:
+        n += 1
+        if n >= m[P_DIS_TICKS]:
+            act |= F_DEPTH_DISAGREE
+            n = m[P_DIS_TICKS]
+    else:
+        n = 0
+    m[S_DIS_COUNT] = n
+    deepest = a
+    if b > a:
+        deepest = b
+    n = m[S_OVERDEPTH_COUNT]
+    hi = ((m[S_LIMIT_HI] + s) & k) - s
+    if deepest > hi + m[P_DEPTH_TOL_UM]:
+        warn |= W_DEPTH_OUTSIDE
+        n += 1
+        if n >= m[P_OVERDEPTH_TICKS]:
+            act |= F_OVER_DEPTH
+            n = m[P_OVERDEPTH_TICKS]
+    else:
+        n = 0
+    m[S_OVERDEPTH_COUNT] = n
+    if ((m[S_LIMIT_LO] + s) & k) - s > hi:
+        warn |= W_LIMITS_EMPTY
+
+    # Stall: running past the grace time with no tach pulse for several
+    # expected stroke periods.
+    if running and m[S_RUN_TICKS] > m[P_START_GRACE]:
+        r = m[S_RAMP_CHZ]
+        if r < 100:
+            r = 100
+        limit = m[P_STALL_PERIODS] * (_CHZ_US // r)
+        if limit < m[P_STALL_MIN_US]:
+            limit = m[P_STALL_MIN_US]
+        if m[I_TACH_AGE_US] & 0x3FFFFFFF > limit:   # garbage reads as very old
+            act |= F_STALL
+
+    # Software watchdog: the background loop must keep beating.
+    hb = m[I_HEARTBEAT]
+    if hb != m[S_HB_LAST]:
+        m[S_HB_LAST] = hb
+        m[S_HB_AGE] = 0
+    else:
+        age = m[S_HB_AGE] + 1
+        if age >= m[P_WD_TICKS]:
+            act |= F_WATCHDOG
+            age = m[P_WD_TICKS]
+        m[S_HB_AGE] = age
+
+    m[S_WARN] = warn
+    m[S_ACTIVE] = act
+    return act
+
+
+@micropython.viper
+def _interlock(m: ptr32, act: int) -> int:
+    # Latch faults, serve a clear request, gate a start.  Returns 1 if the
+    # motor may be driven this tick.
+    latched = m[S_FAULTS]
+    state = m[S_STATE]
+    new = act
+    if state != ST_RUNNING:
+        new = act & (F_ALL ^ _F_RUN_ONLY)
+    if new & (latched ^ F_ALL):
+        m[S_FAULT_TICK] = m[S_TICKS]
+    latched |= new
+
+    # A clear needs the motor commanded off and clears only what is gone.
+    if m[C_CLEAR] != m[S_CLEAR_SEEN]:
+        m[S_CLEAR_SEEN] = m[C_CLEAR]
+        if m[C_RUN] == 0:
+            latched &= act
+        m[S_CLEAR_LEFT] = latched
+    m[S_FAULTS] = latched
+
+    if latched != 0:
+        m[C_RUN] = 0              # no restart by itself after a clear
+        m[S_STATE] = ST_FAULT
+        return 0
+    if m[C_RUN] == 0:
+        m[S_STATE] = ST_IDLE
+        return 0
+    if state != ST_RUNNING:
+        # Start permissives, checked again here whatever the caller checked.
+        why = 0
+        if act & (F_CART_MISSING | F_CART_USED):
+            why |= R_CARTRIDGE
+        if act & F_OVER_DEPTH or m[S_WARN] & W_DEPTH_OUTSIDE:
+            why |= R_DEPTH
+        if m[S_WARN] & W_BATT_LOW:
+            why |= R_BATT_LOW
+        if m[S_WARN] & W_LIMITS_EMPTY:
+            why |= R_LIMITS
+        if why != 0:
+            m[S_REFUSED] = why
+            m[C_RUN] = 0
+            m[S_STATE] = ST_IDLE
+            return 0
+        m[S_REFUSED] = 0
+        m[S_STATE] = ST_RUNNING
+        m[S_RUN_TICKS] = 0
+        m[S_INTEG] = 0
+        m[S_RAMP_CHZ] = 0
+    return 1
+
+
+@micropython.viper
+def _stroke(m: ptr32) -> int:
+    # Stroke-rate PI with feed-forward and soft start; returns the duty.
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    lvl = ((m[C_LEVEL] + s) & k) - s
+    if lvl < 0:
+        lvl = 0
+    if lvl >= m[P_LEVELS]:
+        lvl = m[P_LEVELS] - 1
+    target = m[P_LEVEL_CHZ + lvl]
+    m[S_TARGET_CHZ] = target
+
+    ramp = m[S_RAMP_CHZ]
+    step = m[P_RAMP_CHZ]
+    if ramp + step < target:
+        ramp += step
+    elif ramp - step > target:
+        ramp -= step
+    else:
+        ramp = target
+    m[S_RAMP_CHZ] = ramp
+
+    # Measured rate from the last revolution; a pulse that is late already
+    # bounds the rate from above.  No revolution measured yet: rate 0.
+    p = m[I_TACH_PERIOD_US] & 0x3FFFFFFF
+    age = m[I_TACH_AGE_US] & 0x3FFFFFFF
+    rate = 0
+    if p > 0:
+        if age > p:
+            p = age
+        if p < _AGE_STALE_US:
+            rate = _CHZ_US // p
+    m[S_RATE_CHZ] = rate
+
+    # Feed-forward: the motor voltage this rate needs, over the battery's.
+    v = ((m[S_VBAT_MV] + s) & k) - s
+    if v < 1000:
+        v = 1000
+    ff_mv = ((m[P_FF_Q10] * ramp) >> 10) + m[P_FF_OFS_MV]   # Q10 * 30000 < 2**31
+    ff = (ff_mv << 12) // v * 16                              # 65536 * mv / v
+    err = ramp - rate
+    integ = ((m[S_INTEG] + s) & k) - s
+    dmax = m[P_DUTY_MAX]
+    u = ff + ((m[P_KP_Q8] * err) >> 8) + (integ >> 8)
+
+    prev = m[O_DUTY]
+    ceiling = prev + m[P_DUTY_SLEW]
+    if ceiling > dmax:
+        ceiling = dmax
+    # Integrate unless the output is pinned in the direction of the error
+    # (anti-windup), and keep the integral within one full duty.
+    if not ((u >= ceiling and err > 0) or (u <= 0 and err < 0)):
+        integ += (m[P_KI_Q12] * err) >> 4
+        lim = dmax << 8
+        if integ > lim:
+            integ = lim
+        elif integ < 0 - lim:
+            integ = 0 - lim
+    m[S_INTEG] = integ
+    if u > ceiling:
+        u = ceiling
+    if u < 0:
+        u = 0
+    n = m[S_RUN_TICKS]
+    if n < 0x3FFFFFFF:
+        m[S_RUN_TICKS] = n + 1
+    return u
+
+
+@micropython.viper
+def _actuator(m: ptr32) -> int:
+    # Position loop for boards with a depth actuator: P with a dead band.
+    if m[P_HAS_ACT] == 0:
+        return 0
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    err = (((m[S_DEPTH_TARGET] + s) & k) - s) - (((m[S_DEPTH_UM] + s) & k) - s)
+    if err <= m[P_ACT_DEADBAND_UM] and err >= 0 - m[P_ACT_DEADBAND_UM]:
+        return 0
+    u = (m[P_ACT_KP_Q8] * err) >> 8
+    amax = m[P_ACT_MAX]
+    if u > amax:
+        u = amax
+    elif u < 0 - amax:
+        u = 0 - amax
+    return u
+
+
+@micropython.viper
+def _count_use(m: ptr32):
+    # Cartridge run time, whole seconds.
+    n = m[S_CART_USE_TICKS] + 1
+    if n >= m[P_TICKS_PER_S]:
+        n = 0
+        m[S_CART_USE_S] = m[S_CART_USE_S] + 1
+    m[S_CART_USE_TICKS] = n
+
+
+@micropython.viper
+def tick(m: ptr32) -> int:
+    # One control period.  Returns the latched fault bits (0: healthy);
+    # ints returned stay small so that the call allocates nothing.
+    m[S_TICKS] = (m[S_TICKS] + 1) & 0x3FFFFFFF
+    _sense(m)
+    window(m)
+    act = int(_detect(m))
+    drive = int(_interlock(m, act))
+    duty = 0
+    if drive:
+        duty = int(_stroke(m))
+        _count_use(m)
+    m[S_DUTY] = duty
+    if m[S_FAULTS] != 0:
+        # The fault wins in the tick that saw it, whatever was computed.
+        m[O_DUTY] = 0
+        m[O_BRAKE] = 1
+        m[O_ENABLE] = 0
+        m[O_ACT_DUTY] = 0
+        return m[S_FAULTS]
+    m[O_DUTY] = duty
+    m[O_BRAKE] = 1 if duty == 0 else 0
+    m[O_ENABLE] = drive
+    m[O_ACT_DUTY] = int(_actuator(m))
+    return 0

@@ -1,0 +1,1 @@
+"""needlepen host tools: the `needlepen` command (sim, deploy, console, log)."""

@@ -1,0 +1,37 @@
+# Virtual time for the scheduler.  Keeps an unbounded microsecond count for
+# the plant and hands the scheduler a ticks counter that wraps like the
+# pen's (2**30), so every run exercises the wraparound.  Waiting jumps time
+# forward; step_cost() lets the simulator charge the tick's execution time,
+# optionally with jitter and injected overruns.
+
+TICKS_PERIOD = 1 << 30
+_HALF = TICKS_PERIOD >> 1
+_MASK = TICKS_PERIOD - 1
+
+
+class VirtualClock:
+    def __init__(self, start_us: int = 0, tick_origin: int = 0) -> None:
+        self.now_us = start_us              # unbounded, for the plant
+        self.origin = tick_origin           # where the wrapped counter starts
+        self.wake_jitter_us = 0             # extra lateness per wait, set by faults
+        self.exec_us = 0                    # simulated duration of each step
+
+    def ticks_us(self) -> int:
+        return (self.now_us + self.origin) & _MASK
+
+    @staticmethod
+    def ticks_diff(a: int, b: int) -> int:
+        return ((a - b + _HALF) & _MASK) - _HALF
+
+    @staticmethod
+    def ticks_add(t: int, delta: int) -> int:
+        return (t + delta) & _MASK
+
+    def wait_until(self, deadline: int) -> None:
+        d = self.ticks_diff(deadline, self.ticks_us())
+        if d > 0:
+            self.now_us += d
+        self.now_us += self.wake_jitter_us
+
+    def advance(self, us: int) -> None:
+        self.now_us += us

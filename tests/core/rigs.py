@@ -1,0 +1,74 @@
+# Test rigs shared by the portable core tests (CPython and MicroPython).
+from boards.virtual import BOARD
+from pen import tick as T
+from pen.core import Core
+from sim.rig import SimPen
+
+ADC = BOARD["adc"]
+
+
+def counts(value, key):
+    a = ADC[key]
+    return int(value * 65536 / a["full_scale"]) + a["offset"]
+
+
+class Bench:
+    """A bare core with hand-set inputs: one tick at a time, no physics.
+
+    Inputs start healthy: 12-pin cartridge, 7.6 V, 30 C, both depth sensors at
+    `depth_um`, tach at the target rate of the level.
+    """
+
+    def __init__(self, level=1, depth_um=500, zone="cheeks", profile="professional"):
+        self.core = Core(BOARD, level=level, depth_um=depth_um, zone=zone, profile=profile)
+        self.m = self.core.m
+        self.set_sensors(depth_um=depth_um)
+        self.tach_sps(0)
+        self.tick()
+
+    def set_sensors(self, vbat_mv=7600, temp_c=30, current_ma=150, depth_um=500, depth_b_um=None):
+        m = self.m
+        m[T.I_VBAT_RAW] = counts(vbat_mv, "battery")
+        m[T.I_TEMP_RAW] = counts(temp_c * 10, "temperature")
+        m[T.I_CURRENT_RAW] = counts(current_ma, "current")
+        m[T.I_DEPTH_A_RAW] = counts(depth_um, "depth_a")
+        m[T.I_DEPTH_B_RAW] = counts(depth_um if depth_b_um is None else depth_b_um, "depth_b")
+        m[T.I_CART_PRESENT] = 1
+        m[T.I_CART_TYPE] = 2
+
+    def tach_sps(self, sps, age_us=100):
+        m = self.m
+        m[T.I_TACH_PERIOD_US] = 1000000 // sps if sps else 0
+        m[T.I_TACH_AGE_US] = age_us
+
+    def tick(self, n=1):
+        m = self.m
+        r = 0
+        for _ in range(n):
+            m[T.I_HEARTBEAT] = (m[T.I_HEARTBEAT] + 1) & 0x3FFFFFFF
+            r = T.tick(m)
+        return r
+
+    def run_at_level(self, ticks=400):
+        """Start and run with the tach following the setpoint exactly."""
+        self.core.start()
+        m = self.m
+        for _ in range(ticks):
+            ramp = m[T.S_RAMP_CHZ]
+            self.tach_sps(ramp // 100 if ramp >= 100 else 0)
+            self.tick()
+
+
+def ready_pen(level=4, depth_um=500, zone="cheeks", seed=1, **kw):
+    """A simulated pen, settled, cartridge fitted, ready to start."""
+    p = SimPen(seed=seed, level=level, depth_um=depth_um, zone=zone, profile="professional", **kw)
+    p.settle()
+    return p
+
+
+def raises(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("{} not raised by {}".format(exc.__name__, getattr(fn, "__name__", fn)))

@@ -1,0 +1,82 @@
+# The fixed-rate scheduler on a virtual clock: exact statistics across the
+# ticks wraparound, overrun detection and the sustained-overrun fault.
+from pen import tick as T
+from pen.mem import new_memory
+from pen.scheduler import Scheduler
+from sim.clock import TICKS_PERIOD, VirtualClock
+
+
+def make(start_before_wrap_us=3000, exec_us=100, **kw):
+    clock = VirtualClock(tick_origin=TICKS_PERIOD - start_before_wrap_us)
+    m = new_memory()
+    calls = []
+
+    def step():
+        calls.append(clock.ticks_us())
+        clock.advance(exec_us)
+
+    return clock, m, calls, Scheduler(clock, 1000, step, m, **kw)
+
+
+def test_runs_at_the_period_across_wraparound():
+    clock, m, calls, s = make()
+    s.run(10)
+    assert len(calls) == 10
+    # the counter wrapped during the run
+    assert any(calls[i + 1] < calls[i] for i in range(9))
+    r = s.report()
+    assert r["ticks"] == 10 and r["period_min_us"] == 1000 and r["period_max_us"] == 1000
+    assert r["jitter_us"] == 0 and r["late_max_us"] == 0
+    assert r["exec_max_us"] == 100 and r["overruns"] == 0
+
+
+def test_lateness_and_jitter_are_measured():
+    clock, m, calls, s = make()
+    s.run(3)
+    clock.wake_jitter_us = 37
+    s.run(1)
+    clock.wake_jitter_us = 0
+    s.run(2)
+    r = s.report()
+    assert r["late_max_us"] == 37
+    assert r["period_max_us"] == 1037 and r["period_min_us"] == 963
+    assert r["jitter_us"] == 37
+
+
+def test_isolated_overrun_is_counted_not_faulted():
+    clock, m, calls, s = make()
+    s.run(5)
+    s.step = lambda: clock.advance(2500)  # one long tick (a GC pause)
+    s.run(1)
+    s.step = lambda: clock.advance(100)
+    s.run(20)
+    r = s.report()
+    assert r["overruns"] == 1 and r["missed"] == 2   # the slots at +1000 and +2000
+    assert not r["overrun_fault"]
+    assert m[T.I_EXT_FAULTS] & T.F_LOOP_OVERRUN == 0
+
+
+def test_sustained_overrun_raises_the_fault_until_it_drains():
+    clock, m, calls, s = make()
+    s.step = lambda: clock.advance(1200)
+    s.run(4)
+    assert m[T.I_EXT_FAULTS] == 0
+    s.run(1)                               # the fifth in a row trips
+    assert m[T.I_EXT_FAULTS] & T.F_LOOP_OVERRUN
+    assert s.report()["overrun_fault"]
+    s.step = lambda: clock.advance(100)
+    m[T.I_EXT_FAULTS] = 0
+    s.run(50)
+    assert m[T.I_EXT_FAULTS] & T.F_LOOP_OVERRUN   # still draining: cause present
+    s.run(200)
+    m[T.I_EXT_FAULTS] = 0
+    s.run(1)
+    assert m[T.I_EXT_FAULTS] == 0 and s.healthy()
+
+
+def test_background_gets_the_next_deadline():
+    seen = []
+    clock, m, calls, s = make(background=lambda d: seen.append(d))
+    s.run(3)
+    assert len(seen) == 3
+    assert VirtualClock.ticks_diff(seen[1], seen[0]) == 1000
