@@ -1,7 +1,8 @@
 # A simulated pen: the firmware's App on the virtual board, with a plant,
 # a virtual clock and the simulated HAL.  Portable (runs on MicroPython too).
-from boards.virtual import BOARD as VIRTUAL
 from pen.app import App
+
+from boards.virtual import BOARD as VIRTUAL
 from sim.clock import VirtualClock
 from sim.hal import SimHAL
 from sim.plant import Plant

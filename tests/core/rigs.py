@@ -1,7 +1,8 @@
 # Test rigs shared by the portable core tests (CPython and MicroPython).
-from boards.virtual import BOARD
 from pen import tick as T
 from pen.core import Core
+
+from boards.virtual import BOARD
 from sim.rig import SimPen
 
 ADC = BOARD["adc"]

@@ -4,7 +4,6 @@
 import sys
 
 import micropython
-
 from pen import tick as T
 from pen.scheduler import _account
 from rigs import Bench
@@ -82,7 +81,8 @@ def phases():
         ("idle", nothing, 500, False), ("soft start", start, 600, True), ("level change", level, 800, True),
         ("depth change", depth, 300, True), ("overcurrent", fault({"current_ma": 3000}), 300, True),
         ("clear", clear, 50, False), ("start", start, 400, True), ("overtemp", fault({"temp_c": 99}), 3000, True),
-        ("restore", restore, 500, False), ("start", start, 400, True), ("battery", fault({"vbat_mv": 5500}), 1000, True),
+        ("restore", restore, 500, False), ("start", start, 400, True),
+        ("battery", fault({"vbat_mv": 5500}), 1000, True),
         ("restore", restore, 800, False), ("start", start, 400, True),
         ("disagree", fault({"depth_um": 500, "depth_b_um": 900}), 100, True),
         ("restore", restore, 50, False), ("start", start, 400, True), ("cart out", cart_out, 50, True),

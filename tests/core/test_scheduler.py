@@ -3,6 +3,7 @@
 from pen import tick as T
 from pen.mem import new_memory
 from pen.scheduler import Scheduler
+
 from sim.clock import TICKS_PERIOD, VirtualClock
 
 
