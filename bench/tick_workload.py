@@ -17,6 +17,7 @@ import gc
 
 from pen import tick as T
 from pen.scheduler import STATS_WORDS, _account
+
 from rigs import Bench
 
 MPY = sys.implementation.name == "micropython"

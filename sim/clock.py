@@ -9,26 +9,29 @@ _HALF = TICKS_PERIOD >> 1
 _MASK = TICKS_PERIOD - 1
 
 
+def ticks_diff(a: int, b: int) -> int:
+    return ((a - b + _HALF) & _MASK) - _HALF
+
+
+def ticks_add(t: int, delta: int) -> int:
+    return (t + delta) & _MASK
+
+
 class VirtualClock:
     def __init__(self, start_us: int = 0, tick_origin: int = 0) -> None:
         self.now_us = start_us              # unbounded, for the plant
         self.origin = tick_origin           # where the wrapped counter starts
         self.wake_jitter_us = 0             # extra lateness per wait, set by faults
         self.exec_us = 0                    # simulated duration of each step
+        # plain functions as attributes: the scheduler calls them every tick
+        self.ticks_diff = ticks_diff
+        self.ticks_add = ticks_add
 
     def ticks_us(self) -> int:
         return (self.now_us + self.origin) & _MASK
 
-    @staticmethod
-    def ticks_diff(a: int, b: int) -> int:
-        return ((a - b + _HALF) & _MASK) - _HALF
-
-    @staticmethod
-    def ticks_add(t: int, delta: int) -> int:
-        return (t + delta) & _MASK
-
     def wait_until(self, deadline: int) -> None:
-        d = self.ticks_diff(deadline, self.ticks_us())
+        d = ((deadline - self.now_us - self.origin + _HALF) & _MASK) - _HALF
         if d > 0:
             self.now_us += d
         self.now_us += self.wake_jitter_us

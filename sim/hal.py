@@ -1,12 +1,34 @@
 # The simulated HAL: the same interface as the pen's adapters (pen.hal.HAL),
 # backed by sim.plant.  ADC readings are produced as raw counts through the
 # board's own scaling, so the core's conversions are exercised too.
-from pen import tick as T
 from pen.hal import HAL
+from pen.tick import (
+    I_CART_PRESENT,
+    I_CART_TYPE,
+    I_CURRENT_RAW,
+    I_DEPTH_A_RAW,
+    I_DEPTH_B_RAW,
+    I_TACH_AGE_US,
+    I_TACH_COUNT,
+    I_TACH_PERIOD_US,
+    I_TEMP_RAW,
+    I_VBAT_RAW,
+    O_ACT_DUTY,
+    O_BRAKE,
+    O_DUTY,
+    O_ENABLE,
+    S_FAULTS,
+    S_TICKS,
+)
 
 
-def _counts(value: float, scale: dict) -> int:
-    c = int(value * 65536 / scale["full_scale"]) + scale["offset"]
+def _scale(a: dict) -> tuple:
+    """(counts per unit, offset) of one ADC channel of the board."""
+    return 65536 / a["full_scale"], a["offset"]
+
+
+def _counts(value: float, scale: tuple) -> int:
+    c = int(value * scale[0]) + scale[1]
     return 0 if c < 0 else 65535 if c > 65535 else c
 
 
@@ -17,37 +39,71 @@ class SimHAL(HAL):
         self.plant = plant
         self.clock = clock
         adc = board["adc"]
-        self._cur = adc["current"]
-        self._bat = adc["battery"]
-        self._tmp = adc["temperature"]
-        self._da = adc["depth_a"]
-        self._db = adc.get("depth_b", adc["depth_a"])
+        self._cur = _scale(adc["current"])
+        self._bat = _scale(adc["battery"])
+        self._tmp = _scale(adc["temperature"])
+        self._da = _scale(adc["depth_a"])
+        self._db = _scale(adc.get("depth_b", adc["depth_a"]))
+        self._slow = 0                   # battery and temperature: every 10th read
         self.held = 0                    # buttons held (the scenario presses)
         self.view = None                 # last view shown
         self.watchdog_ms = 0
         self.fed_at_us = 0
         self.cause = "power"
-        self.outputs_off = False
+        # per-tick safety record: each newly latched fault as
+        # (time us, new bits, duty written in that tick, tick number)
+        self.fault_log: list = []
+        self._latched = 0
+        self.violations = 0              # ticks with a fault latched and duty > 0
 
     def read(self, m) -> None:
+        # Runs every tick of every simulation: locals and inlined conversions.
         p = self.plant
         now = self.clock.now_us
         p.advance(now)
-        count, period, age = p.tach(now)
-        m[T.I_TACH_COUNT] = count & 0x3FFFFFFF
-        m[T.I_TACH_PERIOD_US] = period
-        m[T.I_TACH_AGE_US] = 0 if age < 0 else age if age < 10000000 else 10000000
-        m[T.I_CURRENT_RAW] = _counts(p.current_ma(), self._cur)
-        m[T.I_VBAT_RAW] = _counts(p.v_bat * 1000, self._bat)
-        m[T.I_TEMP_RAW] = _counts(p.temp * 10, self._tmp)
-        m[T.I_DEPTH_A_RAW] = _counts(p.depth_a_um(), self._da)
-        m[T.I_DEPTH_B_RAW] = _counts(p.depth_b_um(), self._db)
-        m[T.I_CART_PRESENT] = 1 if p.cart_present else 0
-        m[T.I_CART_TYPE] = p.cart_type if p.cart_present else 0
+        pulses = p.pulses
+        last = pulses[-1]
+        m[I_TACH_COUNT] = p.pulse_count & 0x3FFFFFFF
+        m[I_TACH_PERIOD_US] = last - pulses[0] if p.pulse_count > p.ppr else 0
+        age = now - last if p.pulse_count else now
+        m[I_TACH_AGE_US] = 0 if age < 0 else age if age < 10000000 else 10000000
+        cur, da, db = p.sense()
+        k, o = self._cur
+        c = int(cur * k) + o
+        m[I_CURRENT_RAW] = 0 if c < 0 else 65535 if c > 65535 else c
+        # Slow signals are sampled at 100 Hz (the RP2040 board multiplexes
+        # them on one ADC input); the core filters them anyway.
+        self._slow -= 1
+        if self._slow <= 0:
+            self._slow = 10
+            m[I_VBAT_RAW] = _counts(p.v_bat * 1000, self._bat)
+            m[I_TEMP_RAW] = _counts(p.temp * 10, self._tmp)
+        k, o = self._da
+        c = int(da * k) + o
+        m[I_DEPTH_A_RAW] = 0 if c < 0 else 65535 if c > 65535 else c
+        k, o = self._db
+        c = int(db * k) + o
+        m[I_DEPTH_B_RAW] = 0 if c < 0 else 65535 if c > 65535 else c
+        m[I_CART_PRESENT] = 1 if p.cart_present else 0
+        m[I_CART_TYPE] = p.cart_type if p.cart_present else 0
 
     def write(self, m) -> None:
-        self.plant.drive(m[T.O_DUTY] / 65535, m[T.O_BRAKE] != 0, m[T.O_ENABLE] != 0,
-                         m[T.O_ACT_DUTY] / 65535)
+        f = m[S_FAULTS]
+        duty = m[O_DUTY]
+        if f != self._latched:
+            new = f & ~self._latched
+            if new:
+                self.fault_log.append((self.clock.now_us, new, duty, m[S_TICKS]))
+            self._latched = f
+        if f and duty:
+            self.violations += 1
+        p = self.plant
+        p.duty = duty / 65535
+        p.brake = m[O_BRAKE] != 0
+        p.enable = m[O_ENABLE] != 0
+        p.act_duty = m[O_ACT_DUTY] / 65535
+        # the step itself takes simulated time (0 unless a test injects it)
+        self.clock.now_us += self.clock.exec_us
 
     def off(self) -> None:
         self.plant.drive(0.0, True, False, 0.0)

@@ -9,9 +9,11 @@
 # Everything nonlinear (cam and skin torque, friction, battery sag) is
 # evaluated at the start of the step.
 import math
+import sys
 from array import array
 
 TWO_PI = 2 * math.pi
+_CPYTHON = sys.implementation.name != "micropython"
 
 
 class Noise:
@@ -29,12 +31,14 @@ class Noise:
             r = math.sqrt(-2.0 * math.log(u1))
             table[i] = r * math.cos(TWO_PI * u2)
             table[i + 1] = r * math.sin(TWO_PI * u2)
-        self.table = table
+        # CPython indexes a list of floats faster than an array('f'); the
+        # values are the same float32-rounded numbers either way.
+        self.table = list(table) if _CPYTHON else table
         self.state = s
         self.i = 0
 
     def normal(self) -> float:
-        self.i = (self.i + 617) % self.SIZE    # 617 is prime: visits all entries
+        self.i = (self.i + 617) & 1023         # 617 is odd: visits all 1024 entries
         return self.table[self.i]
 
     def uniform(self) -> float:
@@ -75,10 +79,13 @@ def _matmul(a: list, b: list) -> list:
     return [[sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(p)] for i in range(n)]
 
 
-# Tissue stiffness (N/m of needle penetration) by kind: thin skin over bone
-# resists more than cheek; scar tissue most.
-TISSUES = {"none": 0.0, "cheek": 450.0, "forehead": 650.0, "nose": 600.0,
-           "chin": 550.0, "neck": 400.0, "scar": 1300.0, "body": 500.0}
+# Tissue stiffness (N/m of needle penetration, whole cartridge): thin skin
+# over bone resists more than cheek; scar tissue most.  A 12-needle cartridge
+# meets 2-5 N at working depth (published insertion forces of 0.1-0.5 N per
+# needle).  Mean cam torque = k * (depth)^2 / (2 pi) at full engagement:
+# scar at 1.5 mm is 3.2 mN m, near what the motor gives at 200 strokes/s.
+TISSUES = {"none": 0.0, "cheek": 5000.0, "forehead": 8000.0, "nose": 7000.0,
+           "chin": 6000.0, "neck": 4500.0, "scalp": 6500.0, "scar": 9000.0, "body": 5500.0}
 
 # Open-circuit voltage of the 2S Li-ion pack against state of charge.
 OCV_2S = ((0.0, 6.00), (0.05, 6.60), (0.10, 6.90), (0.20, 7.20), (0.50, 7.50),
@@ -146,12 +153,20 @@ class Plant:
         self.depth_a_stuck = None              # um
         self.depth_b_stuck = None
         self.act_stuck = False
+        self.act_force = None                  # actuator driven at this duty whatever is asked
         self.extra_r_int = 0.0
+        self.short_ohm = 0.0                   # a short across the motor terminals
         self.extra_heat_w = 0.0
         # tach: times of recent pulses (us), newest last
+        self.i_short = 0.0                     # through the short, A
         self.pulses = [0] * (ppr + 1)
         self.pulse_count = 0
         self._disc: dict = {}
+        self._dt_us = 0
+        self._d: tuple = ()
+        self._ocv_soc = -1.0
+        self._ocv = 0.0
+        self._per_rad = ppr / TWO_PI
 
     # ---- discretisation ---------------------------------------------------
     def _matrices(self, dt_us: int) -> tuple:
@@ -165,7 +180,8 @@ class Plant:
                  [0.0, 0.0, 0.0, 0.0]]
             e = _expm([[x * dt for x in row] for row in m])
             d = (e[0][0], e[0][1], e[0][2], e[0][3], e[1][0], e[1][1], e[1][2], e[1][3],
-                 math.exp(-b / J * dt), (1 - math.exp(-b / J * dt)) / b)
+                 math.exp(-b / J * dt), (1 - math.exp(-b / J * dt)) / b,
+                 math.exp(-dt / (self.r_th * self.c_th)))
             if len(self._disc) > 512:
                 self._disc.clear()
             self._disc[dt_us] = d
@@ -211,50 +227,89 @@ class Plant:
             return
         self.t_us = t_us
         dt = dt_us * 1e-6
+        if dt_us != self._dt_us:
+            self._dt_us = dt_us
+            self._d = self._matrices(dt_us)
+        d = self._d
         w0 = self.w
-        theta_mid = self.theta + 0.5 * w0 * dt
-        tau = self.load_torque(theta_mid)
+        i0 = self.i
+        duty = self.duty
+        if w0 == 0.0 and i0 == 0.0 and not self.enable and self.jam_torque == 0.0 and self.i_short == 0.0:
+            self._rest(dt, d)                 # motor at rest: nothing turns
+            return
+        # cam torque at mid-step (load_torque(), inlined: it runs every tick)
+        th = self.theta + 0.5 * w0 * dt
+        half = 0.5 * self.stroke_m
+        c = math.cos(th)
+        sn = math.sin(th)
+        y = half * (1 - c)
+        tau = self.k_spring * y * half * sn + self.jam_torque
+        if self.tissue > 0:
+            pen = y - (self.stroke_m - self.depth_um * 1e-6)
+            if pen > 0:
+                tau += self.tissue * pen * half * (sn if sn > 0 else -sn)
         if w0 > 1e-3:
             tau += self.tau_c
         elif tau < 0:
             tau = 0.0
 
         # battery terminal voltage sags with the current drawn last step
-        i_bat = self.i_idle + (self.duty * self.i if self.i > 0 else 0.0)
-        v_bat = self.ocv() - (self.r_int + self.extra_r_int) * i_bat
-        self.v_bat = v_bat
-        d = self._matrices(dt_us)
+        i_bat = self.i_idle + (duty * i0 if i0 > 0 else 0.0) + duty * self.i_short
+        v_bat = self._battery(i_bat, dt)
         if self.enable:
-            v = self.duty * v_bat if not (self.brake and self.duty == 0) else 0.0
-            i1 = d[0] * self.i + d[1] * w0 + d[2] * v + d[3] * tau
-            w1 = d[4] * self.i + d[5] * w0 + d[6] * v + d[7] * tau
+            v = duty * v_bat if not (self.brake and duty == 0) else 0.0
+            self.i_short = v / self.short_ohm if self.short_ohm > 0 else 0.0
+            i1 = d[0] * i0 + d[1] * w0 + d[2] * v + d[3] * tau
+            w1 = d[4] * i0 + d[5] * w0 + d[6] * v + d[7] * tau
         else:                                   # coasting: no current path
             i1 = 0.0
+            self.i_short = 0.0
             w1 = w0 * d[8] - tau * d[9]
         if w1 < 0:                              # the cam does not run backwards
             w1 = 0.0
-        i_mean = 0.5 * (self.i + i1)
+        i_mean = 0.5 * (i0 + i1)
         self.i = i1
         self.w = w1
         theta0 = self.theta
-        self.theta = theta0 + 0.5 * (w0 + w1) * dt
-        self._pulses(theta0, self.theta, t_us - dt_us, dt_us)
+        theta1 = theta0 + 0.5 * (w0 + w1) * dt
+        self.theta = theta1
+        if int(theta1 * self._per_rad) != int(theta0 * self._per_rad):
+            self._pulses(theta0, theta1, t_us - dt_us, dt_us)
 
         # winding temperature: first-order, exact step
-        p_heat = i_mean * i_mean * self.R + self.extra_heat_w
-        t_ss = self.t_amb + p_heat * self.r_th
-        self.temp = t_ss + (self.temp - t_ss) * math.exp(-dt / (self.r_th * self.c_th))
+        t_ss = self.t_amb + (i_mean * i_mean * self.R + self.extra_heat_w) * self.r_th
+        self.temp = t_ss + (self.temp - t_ss) * d[10]
 
-        # battery charge and energy
+        self._actuate(dt)
+
+    def _rest(self, dt: float, d: tuple) -> None:
+        """advance() with the motor stopped and unpowered: cooling, idle
+        drain and the depth actuator only."""
+        self._battery(self.i_idle, dt)
+        t_ss = self.t_amb + self.extra_heat_w * self.r_th
+        self.temp = t_ss + (self.temp - t_ss) * d[10]
+        self._actuate(dt)
+
+    def _battery(self, i_bat: float, dt: float) -> float:
+        """Terminal voltage at current i_bat; drains the charge over dt.  The
+        open-circuit voltage is looked up again when the charge has moved."""
+        if abs(self.soc - self._ocv_soc) > 1e-4:
+            self._ocv_soc = self.soc
+            self._ocv = self.ocv()
+        v_bat = self._ocv - (self.r_int + self.extra_r_int) * i_bat
+        self.v_bat = v_bat
         self.soc -= i_bat * dt / self.capacity_as
         if self.soc < 0:
             self.soc = 0.0
         self.energy_j += v_bat * i_bat * dt
+        return v_bat
 
+    def _actuate(self, dt: float) -> None:
         # depth actuator: lead screw, speed proportional to duty
-        if not self.act_stuck:
-            x = self.depth_um + self.act_duty * self.act_speed_um_s * dt
-            self.depth_um = min(self.act_range_um, max(0.0, x))
+        a = self.act_duty if self.act_force is None else self.act_force
+        if a != 0 and not self.act_stuck:
+            x = self.depth_um + a * self.act_speed_um_s * dt
+            self.depth_um = self.act_range_um if x > self.act_range_um else 0.0 if x < 0 else x
 
     def _pulses(self, th0: float, th1: float, t0_us: int, dt_us: int) -> None:
         step = TWO_PI / self.ppr
@@ -287,10 +342,31 @@ class Plant:
         age = now_us - p[-1] if self.pulse_count else now_us
         return self.pulse_count, period, age
 
+    def sense(self) -> tuple:
+        """(current mA, depth A um, depth B um) as the sensors read them now:
+        noise and injected faults included.  One call per tick."""
+        nz = self.noise
+        tab = nz.table
+        i = nz.i
+        i1 = (i + 617) & 1023
+        i2 = (i1 + 617) & 1023
+        i3 = (i2 + 617) & 1023
+        nz.i = i3
+        cur = self.current_stuck
+        if cur is None:
+            cur = (self.i + self.i_short) * 1000.0 + self.current_offset_ma + tab[i1] * self.current_sigma_ma
+        da = self.depth_a_stuck
+        if da is None:
+            da = self.depth_um + tab[i2] * self.depth_sigma_um
+        db = self.depth_b_stuck
+        if db is None:
+            db = self.depth_um + tab[i3] * self.depth_sigma_um
+        return cur, da, db
+
     def current_ma(self) -> float:
         if self.current_stuck is not None:
             return self.current_stuck
-        return self.i * 1000.0 + self.current_offset_ma + self.noise.normal() * self.current_sigma_ma
+        return (self.i + self.i_short) * 1000.0 + self.current_offset_ma + self.noise.normal() * self.current_sigma_ma
 
     def depth_a_um(self) -> float:
         if self.depth_a_stuck is not None:

@@ -1,8 +1,7 @@
 # A simulated pen: the firmware's App on the virtual board, with a plant,
 # a virtual clock and the simulated HAL.  Portable (runs on MicroPython too).
-from pen.app import App
-
 from boards.virtual import BOARD as VIRTUAL
+from pen.app import App
 from sim.clock import VirtualClock
 from sim.hal import SimHAL
 from sim.plant import Plant
@@ -10,7 +9,7 @@ from sim.plant import Plant
 
 class SimPen:
     def __init__(self, board: dict = VIRTUAL, seed: int = 1, tick_origin: int = 0,
-                 plant_kw: dict = None, **core_kw) -> None:
+                 plant_kw: dict | None = None, **core_kw) -> None:
         self.board = board
         self.clock = VirtualClock(tick_origin=tick_origin)
         self.plant = Plant(seed=seed, ppr=board["motor"]["tach_pulses_per_rev"], **(plant_kw or {}))

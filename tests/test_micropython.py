@@ -1,5 +1,6 @@
 # The core's portable tests, run again on real MicroPython (unix port).
 import pytest
+
 from tools import ROOT, micropython
 
 MODULES = sorted(p.stem for p in (ROOT / "tests" / "core").glob("test_*.py"))

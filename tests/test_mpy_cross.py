@@ -2,6 +2,7 @@
 import subprocess
 
 import pytest
+
 from tools import ROOT, bin_path
 
 ARCHES = {"armv6m": "RP2040", "xtensawin": "ESP32"}

@@ -17,13 +17,14 @@ import os
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
 from pen import tick as T
 from pen import zones
 from pen.core import Refused
 from pen.scheduler import Scheduler
-from rigs import Bench
-
 from sim.clock import TICKS_PERIOD, VirtualClock
+
+from rigs import Bench
 
 EXAMPLES = int(os.environ.get("NEEDLEPEN_PROPERTY_EXAMPLES", "1500"))
 PROPS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

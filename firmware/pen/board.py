@@ -90,6 +90,12 @@ def _check(b):
         _num(b, "adc." + key + ".full_scale", 1, 32767)
         _int(b, "adc." + key + ".offset", 0, 65535)
     _int(b, "motor.tach_pulses_per_rev", 1, 64)
+    _num(b, "motor.resistance_ohm", 0.1, 100)
+    _int(b, "motor.tach_check_pct", 5, 100)
+    _num(b, "motor.tach_check_sps", 1, 100)
+    _int(b, "motor.tach_check_ms", 10, 5000)
+    _int(b, "motor.min_running_ma", 0, 2000)
+    _num(b, "motor.ff_mv_per_sps", 1, 1000)
     _int(b, "motor.duty_max", 1000, 65535)
     soft = _num(b, "motor.soft_start_ms", 10, 5000)
     if soft * 1000 < period:
@@ -131,6 +137,11 @@ def params(b, m):
     m[T.P_START_GRACE] = int(mot["start_grace_ms"]) * 1000 // period
     m[T.P_OC_MA] = int(mot["overcurrent_ma"])
     m[T.P_OC_TICKS] = max(1, int(mot["overcurrent_ms"]) * 1000 // period)
+    m[T.P_R_MOHM] = int(mot["resistance_ohm"] * 1000)
+    m[T.P_TM_PCT] = int(mot["tach_check_pct"])
+    m[T.P_TM_CHZ] = int(mot["tach_check_sps"] * 100)
+    m[T.P_TM_TICKS] = max(1, int(mot["tach_check_ms"]) * 1000 // period)
+    m[T.P_IMIN_MA] = int(mot["min_running_ma"])
     tmp = b["temperature"]
     m[T.P_OT_DC] = int(tmp["limit_c"] * 10)
     m[T.P_OT_HYST_DC] = int(tmp["hysteresis_c"] * 10)

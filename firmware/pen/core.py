@@ -21,10 +21,10 @@ class Refused(Exception):
 
 class Core:
     def __init__(self, board, level=1, depth_um=None, zone=zones.DEFAULT_ZONE,
-                 profile=zones.DEFAULT_PROFILE):
+                 profile=zones.DEFAULT_PROFILE, fast_memory=False):
         boardlib.check(board)
         self.board = board
-        self.m = m = new_memory()
+        self.m = m = new_memory(fast_memory)
         boardlib.params(board, m)
         self.levels = list(board["motor"]["speed_levels_sps"])
         self.cartridges = [c["name"] for c in board["cartridges"]]
@@ -106,6 +106,10 @@ class Core:
             m[T.C_RUN] = 0
         self.zone, self.profile = zone, profile
         m[T.C_ZONE_HI_UM] = hi
+        # The request follows into the new window, so that coming back to a
+        # deeper zone later never deepens the needles by itself.
+        lo, hi = self.limits()
+        m[T.C_DEPTH_UM] = max(lo, min(hi, m[T.C_DEPTH_UM]))
         return hi
 
     def start_refusal(self):

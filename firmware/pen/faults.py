@@ -16,6 +16,8 @@ FAULTS = (
     (T.F_SETTINGS, "settings", "settings were invalid; safe defaults in use"),
     (T.F_INTEGRITY, "integrity", "firmware files do not match the deploy manifest"),
     (T.F_INTERNAL, "internal", "internal error in the firmware"),
+    (T.F_TACH_MISMATCH, "tach_mismatch", "tach disagrees with the motor's back-EMF"),
+    (T.F_CURRENT_SENSOR, "current_sensor", "current sensor reads no current while the motor turns"),
 )
 
 WARNINGS = (

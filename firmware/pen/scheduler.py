@@ -5,12 +5,11 @@
 # and wait_until(deadline): pen.clock on the pen, a virtual clock in the
 # simulator.  Times are only ever combined with ticks_diff/ticks_add, so the
 # statistics stay exact across the ticks counter's wraparound.
-from array import array
-
 import micropython
 from micropython import const
 
 from pen import tick as T
+from pen.mem import words
 
 # statistics, one int32 each
 N_TICKS = const(0)        # periods run (wraps at 2**30)
@@ -84,7 +83,7 @@ class Scheduler:
         self.step = step
         self.m = m
         self.background = background
-        self.stats = st = array("i", bytes(4 * STATS_WORDS))
+        self.stats = st = words(STATS_WORDS, isinstance(m, list))   # a list beside a list memory
         st[PERIOD_MIN] = _BIG
         st[_WEIGHT] = weight
         st[_TRIP] = trip

@@ -86,6 +86,9 @@ S_CART_SEEN = const(65)      # cartridge present last tick
 S_TARGET_PERIOD_US = const(66)
 S_RAMP_LEVEL = const(67)     # level S_TARGET_CHZ was computed for
 S_DUTY = const(68)           # duty before the fault override (diagnostics)
+S_EMF_CHZ = const(69)        # stroke rate estimated from the back-EMF
+S_TM_COUNT = const(70)
+S_IMIN_COUNT = const(71)
 
 # ---- parameters: from the board definition and settings, set at boot ------
 P_PERIOD_US = const(80)
@@ -133,6 +136,11 @@ P_DB_Q16 = const(128)
 P_WD_TICKS = const(129)      # background heartbeat timeout
 P_CARTS = const(130)         # number of cartridge types
 P_CART = const(131)          # 8 types x (lo_um, hi_um, max_use_s), type 1 first
+P_R_MOHM = const(155)        # motor winding resistance, for the back-EMF check
+P_TM_PCT = const(156)        # tach vs back-EMF: allowed difference, % ...
+P_TM_CHZ = const(157)        # ... plus this much
+P_TM_TICKS = const(158)      # ... for this long (also the current-sensor check)
+P_IMIN_MA = const(159)       # a turning motor draws at least this (friction)
 MEM_WORDS = const(160)
 MAX_LEVELS = const(8)
 MAX_CARTS = const(8)
@@ -151,7 +159,9 @@ F_WATCHDOG = const(0x0200)
 F_SETTINGS = const(0x0400)
 F_INTEGRITY = const(0x0800)
 F_INTERNAL = const(0x1000)
-F_ALL = const(0x1FFF)
+F_TACH_MISMATCH = const(0x2000)
+F_CURRENT_SENSOR = const(0x4000)
+F_ALL = const(0x7FFF)
 # Cartridge and depth conditions only latch when they appear while the motor
 # runs; at rest they just block a start (a practitioner changing cartridges
 # should not have to clear a fault every time).
@@ -176,37 +186,6 @@ ST_FAULT = const(2)
 
 _AGE_STALE_US = const(1000000)   # no pulse for 1 s: the rate is 0
 _CHZ_US = const(100000000)       # cHz * period_us
-
-
-@micropython.viper
-def _sense(m: ptr32):
-    # Raw ADC counts to units: (raw - ofs) * q16 >> 16; |product| < 2**31
-    # as pen.board keeps 0 <= ofs <= 65535 and 0 < q16 < 32768.
-    s = 1
-    s = s << 31
-    k = (s << 1) - 1
-    m[S_CURRENT_MA] = (((m[I_CURRENT_RAW] & 0xFFFF) - m[P_CUR_OFS]) * m[P_CUR_Q16]) >> 16
-    a = (((m[I_DEPTH_A_RAW] & 0xFFFF) - m[P_DA_OFS]) * m[P_DA_Q16]) >> 16
-    b = (((m[I_DEPTH_B_RAW] & 0xFFFF) - m[P_DB_OFS]) * m[P_DB_Q16]) >> 16
-    m[S_DEPTH_A_UM] = a
-    m[S_DEPTH_B_UM] = b
-    m[S_DEPTH_UM] = (a + b) >> 1
-    # Battery and temperature: first-order filters (value * 16) so that a
-    # single noisy sample neither trips nor clears anything.
-    v = (((m[I_VBAT_RAW] & 0xFFFF) - m[P_VBAT_OFS]) * m[P_VBAT_Q16]) >> 16
-    f = ((m[S_VBAT_F] + s) & k) - s
-    if f == 0:
-        f = v << 4                            # first reading seeds the filter
-    f += ((v << 4) - f) >> 4
-    m[S_VBAT_F] = f
-    m[S_VBAT_MV] = f >> 4
-    t = (((m[I_TEMP_RAW] & 0xFFFF) - m[P_TEMP_OFS]) * m[P_TEMP_Q16]) >> 16
-    f = ((m[S_TEMP_F] + s) & k) - s
-    if f == 0:
-        f = t << 4
-    f += ((t << 4) - f) >> 6
-    m[S_TEMP_F] = f
-    m[S_TEMP_DC] = f >> 4
 
 
 @micropython.viper
@@ -244,19 +223,61 @@ def window(m: ptr32):
 
 
 @micropython.viper
-def _detect(m: ptr32) -> int:
-    # Returns the fault causes present now; updates counters and warnings.
+def _observe(m: ptr32):
+    # Readings to units, then the fault causes present now (S_ACTIVE) and
+    # the warnings (S_WARN).  Needs window() first (for the depth limit).
+    # "running" here: driven and past the start grace time.
     s = 1
     s = s << 31
     k = (s << 1) - 1
     act = m[I_EXT_FAULTS]
     m[I_EXT_FAULTS] = 0
     warn = 0
-    running = m[S_STATE] == ST_RUNNING
+    running = m[S_STATE] == ST_RUNNING and m[S_RUN_TICKS] > m[P_START_GRACE]
+
+    # Raw ADC counts to units: (raw - ofs) * q16 >> 16; |product| < 2**31
+    # as pen.board keeps 0 <= ofs <= 65535 and 0 < q16 < 32768.
+    cur = (((m[I_CURRENT_RAW] & 0xFFFF) - m[P_CUR_OFS]) * m[P_CUR_Q16]) >> 16
+    m[S_CURRENT_MA] = cur
+    a = (((m[I_DEPTH_A_RAW] & 0xFFFF) - m[P_DA_OFS]) * m[P_DA_Q16]) >> 16
+    b = (((m[I_DEPTH_B_RAW] & 0xFFFF) - m[P_DB_OFS]) * m[P_DB_Q16]) >> 16
+    m[S_DEPTH_A_UM] = a
+    m[S_DEPTH_B_UM] = b
+    m[S_DEPTH_UM] = (a + b) >> 1
+    # Battery and temperature: first-order filters (value * 16) so that a
+    # single noisy sample neither trips nor clears anything.
+    v = (((m[I_VBAT_RAW] & 0xFFFF) - m[P_VBAT_OFS]) * m[P_VBAT_Q16]) >> 16
+    f = ((m[S_VBAT_F] + s) & k) - s
+    if f == 0:
+        f = v << 4                            # first reading seeds the filter
+    f += ((v << 4) - f) >> 4
+    m[S_VBAT_F] = f
+    v = f >> 4
+    m[S_VBAT_MV] = v
+    t = (((m[I_TEMP_RAW] & 0xFFFF) - m[P_TEMP_OFS]) * m[P_TEMP_Q16]) >> 16
+    f = ((m[S_TEMP_F] + s) & k) - s
+    if f == 0:
+        f = t << 4
+    f += ((t << 4) - f) >> 6
+    m[S_TEMP_F] = f
+    t = f >> 4
+    m[S_TEMP_DC] = t
+
+    # Stroke rate from the last revolution; a pulse that is late already
+    # bounds the rate from above.  No revolution measured yet: rate 0.
+    p = m[I_TACH_PERIOD_US] & 0x3FFFFFFF
+    age = m[I_TACH_AGE_US] & 0x3FFFFFFF
+    rate = 0
+    if p > 0:
+        if age > p:
+            p = age
+        if p < _AGE_STALE_US:
+            rate = _CHZ_US // p
+    m[S_RATE_CHZ] = rate
 
     # Over-current: above the limit for P_OC_TICKS ticks in a row.
     n = m[S_OC_COUNT]
-    if ((m[S_CURRENT_MA] + s) & k) - s > m[P_OC_MA]:
+    if cur > m[P_OC_MA]:
         n += 1
         if n >= m[P_OC_TICKS]:
             act |= F_OVERCURRENT
@@ -266,12 +287,10 @@ def _detect(m: ptr32) -> int:
     m[S_OC_COUNT] = n
 
     # Over-temperature, with hysteresis so that "cause gone" means cooled.
-    t = ((m[S_TEMP_DC] + s) & k) - s
     if t > m[P_OT_DC] or (t > m[P_OT_DC] - m[P_OT_HYST_DC] and (m[S_FAULTS] & F_OVERTEMP)):
         act |= F_OVERTEMP
 
     # Battery: critical after P_BATT_TICKS below the level (load sag passes).
-    v = ((m[S_VBAT_MV] + s) & k) - s
     n = m[S_BATT_COUNT]
     crit = m[P_BATT_CRIT_MV]
     if m[S_FAULTS] & F_BATT_CRITICAL:
@@ -302,8 +321,6 @@ def _detect(m: ptr32) -> int:
     m[S_CART_SEEN] = present
 
     # Depth sensors: disagreement, then depth beyond the active limit.
-    a = ((m[S_DEPTH_A_UM] + s) & k) - s
-    b = ((m[S_DEPTH_B_UM] + s) & k) - s
     n = m[S_DIS_COUNT]
     if a - b > m[P_DIS_UM] or b - a > m[P_DIS_UM]:
         n += 1
@@ -332,7 +349,7 @@ def _detect(m: ptr32) -> int:
 
     # Stall: running past the grace time with no tach pulse for several
     # expected stroke periods.
-    if running and m[S_RUN_TICKS] > m[P_START_GRACE]:
+    if running:
         r = m[S_RAMP_CHZ]
         if r < 100:
             r = 100
@@ -341,6 +358,47 @@ def _detect(m: ptr32) -> int:
             limit = m[P_STALL_MIN_US]
         if m[I_TACH_AGE_US] & 0x3FFFFFFF > limit:   # garbage reads as very old
             act |= F_STALL
+
+    # Speed plausibility: the tach must agree with the rate the back-EMF
+    # implies, (duty * vbat - I * R) / Ke, so that lost or extra tach pulses
+    # cannot make the PI drive the motor away.  |terms| < 2**31: duty*vbat
+    # < 65536 * 16000, emf * 1024 < 2**24.
+    n = m[S_TM_COUNT]
+    if running:
+        emf = ((m[O_DUTY] * v) >> 16) - cur * m[P_R_MOHM] // 1000
+        est = 0
+        if emf > 0:
+            est = (emf << 10) // m[P_FF_Q10]
+        m[S_EMF_CHZ] = est
+        diff = est - rate
+        if diff < 0:
+            diff = 0 - diff
+        # A leaky count (+2 on a mismatch, -1 otherwise) so that an
+        # intermittent tach (lost pulses) trips as well as a dead one:
+        # P_TM_TICKS of constant mismatch, or mismatch on > 1/3 of ticks.
+        if diff > est * m[P_TM_PCT] // 100 + m[P_TM_CHZ]:
+            n += 2
+            if n >= 2 * m[P_TM_TICKS]:
+                act |= F_TACH_MISMATCH
+                n = 2 * m[P_TM_TICKS]
+        elif n > 0:
+            n -= 1
+    else:
+        n = 0
+    m[S_TM_COUNT] = n
+
+    # Current plausibility: a driven, turning motor draws its friction
+    # current at least; a reading below that is a dead sensor (and with it
+    # the over-current protection).
+    n = m[S_IMIN_COUNT]
+    if running and cur < m[P_IMIN_MA]:
+        n += 1
+        if n >= m[P_TM_TICKS]:
+            act |= F_CURRENT_SENSOR
+            n = m[P_TM_TICKS]
+    else:
+        n = 0
+    m[S_IMIN_COUNT] = n
 
     # Software watchdog: the background loop must keep beating.
     hb = m[I_HEARTBEAT]
@@ -356,13 +414,13 @@ def _detect(m: ptr32) -> int:
 
     m[S_WARN] = warn
     m[S_ACTIVE] = act
-    return act
 
 
 @micropython.viper
-def _interlock(m: ptr32, act: int) -> int:
-    # Latch faults, serve a clear request, gate a start.  Returns 1 if the
-    # motor may be driven this tick.
+def _interlock(m: ptr32):
+    # Latch faults, serve a clear request, gate a start: S_STATE says
+    # whether the motor may be driven this tick.
+    act = m[S_ACTIVE]
     latched = m[S_FAULTS]
     state = m[S_STATE]
     new = act
@@ -383,10 +441,10 @@ def _interlock(m: ptr32, act: int) -> int:
     if latched != 0:
         m[C_RUN] = 0              # no restart by itself after a clear
         m[S_STATE] = ST_FAULT
-        return 0
+        return
     if m[C_RUN] == 0:
         m[S_STATE] = ST_IDLE
-        return 0
+        return
     if state != ST_RUNNING:
         # Start permissives, checked again here whatever the caller checked.
         why = 0
@@ -402,18 +460,18 @@ def _interlock(m: ptr32, act: int) -> int:
             m[S_REFUSED] = why
             m[C_RUN] = 0
             m[S_STATE] = ST_IDLE
-            return 0
+            return
         m[S_REFUSED] = 0
         m[S_STATE] = ST_RUNNING
         m[S_RUN_TICKS] = 0
         m[S_INTEG] = 0
         m[S_RAMP_CHZ] = 0
-    return 1
 
 
 @micropython.viper
-def _stroke(m: ptr32) -> int:
-    # Stroke-rate PI with feed-forward and soft start; returns the duty.
+def _stroke(m: ptr32):
+    # Stroke-rate PI with feed-forward and soft start -> S_DUTY; counts the
+    # cartridge's run time.
     s = 1
     s = s << 31
     k = (s << 1) - 1
@@ -435,17 +493,7 @@ def _stroke(m: ptr32) -> int:
         ramp = target
     m[S_RAMP_CHZ] = ramp
 
-    # Measured rate from the last revolution; a pulse that is late already
-    # bounds the rate from above.  No revolution measured yet: rate 0.
-    p = m[I_TACH_PERIOD_US] & 0x3FFFFFFF
-    age = m[I_TACH_AGE_US] & 0x3FFFFFFF
-    rate = 0
-    if p > 0:
-        if age > p:
-            p = age
-        if p < _AGE_STALE_US:
-            rate = _CHZ_US // p
-    m[S_RATE_CHZ] = rate
+    rate = m[S_RATE_CHZ]
 
     # Feed-forward: the motor voltage this rate needs, over the battery's.
     v = ((m[S_VBAT_MV] + s) & k) - s
@@ -476,36 +524,11 @@ def _stroke(m: ptr32) -> int:
         u = ceiling
     if u < 0:
         u = 0
+    m[S_DUTY] = u
     n = m[S_RUN_TICKS]
     if n < 0x3FFFFFFF:
         m[S_RUN_TICKS] = n + 1
-    return u
-
-
-@micropython.viper
-def _actuator(m: ptr32) -> int:
-    # Position loop for boards with a depth actuator: P with a dead band.
-    if m[P_HAS_ACT] == 0:
-        return 0
-    s = 1
-    s = s << 31
-    k = (s << 1) - 1
-    err = (((m[S_DEPTH_TARGET] + s) & k) - s) - (((m[S_DEPTH_UM] + s) & k) - s)
-    if err <= m[P_ACT_DEADBAND_UM] and err >= 0 - m[P_ACT_DEADBAND_UM]:
-        return 0
-    u = (m[P_ACT_KP_Q8] * err) >> 8
-    amax = m[P_ACT_MAX]
-    if u > amax:
-        u = amax
-    elif u < 0 - amax:
-        u = 0 - amax
-    return u
-
-
-@micropython.viper
-def _count_use(m: ptr32):
-    # Cartridge run time, whole seconds.
-    n = m[S_CART_USE_TICKS] + 1
+    n = m[S_CART_USE_TICKS] + 1          # cartridge run time, whole seconds
     if n >= m[P_TICKS_PER_S]:
         n = 0
         m[S_CART_USE_S] = m[S_CART_USE_S] + 1
@@ -513,19 +536,41 @@ def _count_use(m: ptr32):
 
 
 @micropython.viper
+def _actuator(m: ptr32):
+    # Position loop for boards with a depth actuator: P with a dead band.
+    m[O_ACT_DUTY] = 0
+    if m[P_HAS_ACT] == 0:
+        return
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    err = (((m[S_DEPTH_TARGET] + s) & k) - s) - (((m[S_DEPTH_UM] + s) & k) - s)
+    if err <= m[P_ACT_DEADBAND_UM] and err >= 0 - m[P_ACT_DEADBAND_UM]:
+        return
+    u = (m[P_ACT_KP_Q8] * err) >> 8
+    amax = m[P_ACT_MAX]
+    if u > amax:
+        u = amax
+    elif u < 0 - amax:
+        u = 0 - amax
+    m[O_ACT_DUTY] = u
+
+
+@micropython.viper
 def tick(m: ptr32) -> int:
     # One control period.  Returns the latched fault bits (0: healthy);
-    # ints returned stay small so that the call allocates nothing.
+    # ints returned stay small so that the call allocates nothing.  The
+    # stages talk through the memory, in this order.
     m[S_TICKS] = (m[S_TICKS] + 1) & 0x3FFFFFFF
-    _sense(m)
     window(m)
-    act = int(_detect(m))
-    drive = int(_interlock(m, act))
+    _observe(m)
+    _interlock(m)
     duty = 0
-    if drive:
-        duty = int(_stroke(m))
-        _count_use(m)
-    m[S_DUTY] = duty
+    if m[S_STATE] == ST_RUNNING:
+        _stroke(m)
+        duty = m[S_DUTY]
+    else:
+        m[S_DUTY] = 0
     if m[S_FAULTS] != 0:
         # The fault wins in the tick that saw it, whatever was computed.
         m[O_DUTY] = 0
@@ -535,6 +580,6 @@ def tick(m: ptr32) -> int:
         return m[S_FAULTS]
     m[O_DUTY] = duty
     m[O_BRAKE] = 1 if duty == 0 else 0
-    m[O_ENABLE] = drive
-    m[O_ACT_DUTY] = int(_actuator(m))
+    m[O_ENABLE] = 1 if m[S_STATE] == ST_RUNNING else 0
+    _actuator(m)
     return 0

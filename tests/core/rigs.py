@@ -1,8 +1,7 @@
 # Test rigs shared by the portable core tests (CPython and MicroPython).
+from boards.virtual import BOARD
 from pen import tick as T
 from pen.core import Core
-
-from boards.virtual import BOARD
 from sim.rig import SimPen
 
 ADC = BOARD["adc"]

@@ -4,8 +4,10 @@
 import sys
 
 import micropython
+
 from pen import tick as T
 from pen.scheduler import _account
+
 from rigs import Bench
 
 ON_MPY = sys.implementation.name == "micropython"

@@ -1,5 +1,6 @@
 # Board definitions load, validate, and refuse nonsense clearly.
 from pen import board as boardlib
+
 from rigs import raises
 
 BOARD_MODULES = ("virtual", "pen_rp2040", "pen_esp32")

@@ -3,6 +3,7 @@
 # off, and someone asks.
 from pen import tick as T
 from pen.core import Refused
+
 from rigs import Bench, raises
 
 

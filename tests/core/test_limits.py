@@ -1,6 +1,7 @@
 # Depth limits: board hard limits & cartridge & treatment zone.
 from pen import tick as T
 from pen.core import Refused
+
 from rigs import Bench, raises
 
 

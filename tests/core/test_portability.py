@@ -3,6 +3,7 @@
 # MicroPython's viper loads are zero-extended on 64-bit builds: these tests
 # fail there if a signed word is read without sign extension.
 from pen import tick as T
+
 from rigs import Bench, counts
 
 

@@ -3,8 +3,7 @@
 from pen import tick as T
 from pen.mem import new_memory
 from pen.scheduler import Scheduler
-
-from sim.clock import TICKS_PERIOD, VirtualClock
+from sim.clock import TICKS_PERIOD, VirtualClock, ticks_diff
 
 
 def make(start_before_wrap_us=3000, exec_us=100, **kw):
@@ -80,4 +79,4 @@ def test_background_gets_the_next_deadline():
     clock, m, calls, s = make(background=lambda d: seen.append(d))
     s.run(3)
     assert len(seen) == 3
-    assert VirtualClock.ticks_diff(seen[1], seen[0]) == 1000
+    assert ticks_diff(seen[1], seen[0]) == 1000

@@ -1,6 +1,7 @@
 # Stroke-rate control: soft start, PI tracking on the simulated plant,
 # anti-windup, battery feed-forward.
 from pen import tick as T
+
 from rigs import Bench, ready_pen
 
 

@@ -1,0 +1,47 @@
+"""needlepen: the command-line tool for the needlepen pen.
+
+    needlepen sim [SCENARIO]      run the simulator (default: a full-face session)
+    needlepen deploy --port P     copy the firmware to a pen           (see --help)
+    needlepen console --port P    live telemetry and control
+    needlepen status --port P     print the pen's status once
+    needlepen log --port P        fetch the pen's event log
+    needlepen virtual-pen         a simulated pen on a pseudo-terminal
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from host_tools import sim_cmd
+
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "sim": sim_cmd.add_parser,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="needlepen", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS.values():
+        add(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not getattr(args, "run", None):
+        ap.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

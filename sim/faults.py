@@ -1,0 +1,98 @@
+"""Faults the simulator can inject, and how each is undone ("healed").
+
+Each entry: what it models, inject(pen, value), heal(pen), and the interlock
+fault(s) expected to catch it (empty: shown harmless, or a warning only).
+`pen` is a sim.rig.SimPen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pen import tick as T
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    text: str
+    inject: Callable[[Any, float | None], None]
+    heal: Callable[[Any], None]
+    caught_by: tuple[str, ...]
+    default: float | None = None
+
+
+def _set(obj: str, attr: str, healed: Any) -> tuple[Callable[[Any, float | None], None], Callable[[Any], None]]:
+    def target(pen: Any) -> Any:
+        return pen if obj == "pen" else getattr(pen, obj)
+
+    def inject(pen: Any, value: float | None) -> None:
+        setattr(target(pen), attr, value)
+
+    def heal(pen: Any) -> None:
+        setattr(target(pen), attr, healed)
+
+    return inject, heal
+
+
+def _hang(pen: Any, _: float | None) -> None:
+    pen.app.sched.background = None          # the background loop stops beating
+
+
+def _unhang(pen: Any) -> None:
+    pen.app.sched.background = pen.app.background
+
+
+def _used(pen: Any, seconds: float | None) -> None:
+    pen.m[T.S_CART_USE_S] = int(seconds or 0)
+
+
+def _depth_a_stuck(pen: Any, um: float | None) -> None:
+    pen.plant.depth_a_stuck = pen.plant.depth_um if um is None else um
+
+
+def _pair(obj: str, attr: str, healed: Any) -> dict[str, Any]:
+    inject, heal = _set(obj, attr, healed)
+    return {"inject": inject, "heal": heal}
+
+
+KINDS: dict[str, FaultKind] = {
+    "jam": FaultKind("needle cam jammed: extra load torque (N m)", **_pair("plant", "jam_torque", 0.0),
+                     caught_by=("overcurrent", "stall"), default=0.02),
+    "output_short": FaultKind("motor leads shorted through `value` ohm (chafed wire)",
+                              **_pair("plant", "short_ohm", 0.0), caught_by=("overcurrent",), default=0.5),
+    "tach_open": FaultKind("tachometer signal lost", **_pair("plant", "tach_dead", False),
+                           caught_by=("stall",), default=1),
+    "missing_pulses": FaultKind("tachometer loses a fraction `value` of its pulses",
+                                **_pair("plant", "tach_drop", 0.0), caught_by=("tach_mismatch", "stall"), default=0.4),
+    "tach_noise": FaultKind("tachometer timing noise of `value` us (sigma)", **_pair("plant", "tach_sigma_us", 4.0),
+                            caught_by=(), default=150.0),
+    "current_open": FaultKind("current sensor reads `value` mA whatever flows (open: 0)",
+                              **_pair("plant", "current_stuck", None), caught_by=("current_sensor",), default=0.0),
+    "current_short": FaultKind("current sensor stuck at full scale", **_pair("plant", "current_stuck", None),
+                               caught_by=("overcurrent",), default=5000.0),
+    "overheat": FaultKind("motor cooling blocked: `value` W of extra heat", **_pair("plant", "extra_heat_w", 0.0),
+                          caught_by=("overtemp",), default=12.0),
+    "battery_sag": FaultKind("worn battery: `value` ohm more internal resistance",
+                             **_pair("plant", "extra_r_int", 0.0), caught_by=("battery_critical", "stall"),
+                             default=4.0),
+    "battery_empty": FaultKind("battery nearly empty: state of charge `value`", **_pair("plant", "soc", 0.5),
+                               caught_by=("battery_critical",), default=0.0),
+    "depth_stuck": FaultKind("depth sensor A stuck at `value` um (default: where it is now)",
+                             _depth_a_stuck, _set("plant", "depth_a_stuck", None)[1],
+                             caught_by=("depth_disagree",)),
+    "depth_open": FaultKind("depth sensor A wire open (reads 0 counts)", **_pair("plant", "depth_a_stuck", None),
+                            caught_by=("depth_disagree",), default=-2000.0),
+    "actuator_runaway": FaultKind("depth actuator driver stuck driving deeper at `value` of full speed",
+                                  **_pair("plant", "act_force", None), caught_by=("over_depth",), default=1.0),
+    "cartridge_out": FaultKind("cartridge pulled out", **_pair("plant", "cart_present", True),
+                               caught_by=("cartridge_missing",), default=0),
+    "cartridge_used": FaultKind("cartridge usage counter at `value` s", _used, lambda pen: None,
+                                caught_by=("cartridge_used",), default=3600),
+    "loop_overrun": FaultKind("the control step takes `value` us", **_pair("clock", "exec_us", 0),
+                              caught_by=("loop_overrun",), default=1500),
+    "jitter": FaultKind("scheduler wakes `value` us late every period", **_pair("clock", "wake_jitter_us", 0),
+                        caught_by=(), default=150),
+    "hang": FaultKind("the background loop hangs (UI/protocol stop)", _hang, _unhang, caught_by=("watchdog",)),
+}
