@@ -2,62 +2,64 @@
 
 Each entry: what it models, inject(pen, value), heal(pen), and the interlock
 fault(s) expected to catch it (empty: shown harmless, or a warning only).
-`pen` is a sim.rig.SimPen.
+`pen` is a sim.rig.SimPen, or the virtual pen's HAL (same attributes: plant,
+clock, app, m).  Portable: the virtual pen injects faults on MicroPython.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+try:
+    from collections.abc import Callable
+    from typing import Any
+except ImportError:          # MicroPython: annotations are not evaluated there
+    pass
 
 from pen import tick as T
 
 
-@dataclass(frozen=True)
 class FaultKind:
-    text: str
-    inject: Callable[[Any, float | None], None]
-    heal: Callable[[Any], None]
-    caught_by: tuple[str, ...]
-    default: float | None = None
+    def __init__(self, text: str, inject: "Callable[[Any, float | None], None]", heal: "Callable[[Any], None]",
+                 caught_by: tuple = (), default: float | None = None) -> None:
+        self.text = text
+        self.inject = inject
+        self.heal = heal
+        self.caught_by = caught_by
+        self.default = default
 
 
-def _set(obj: str, attr: str, healed: Any) -> tuple[Callable[[Any, float | None], None], Callable[[Any], None]]:
-    def target(pen: Any) -> Any:
+def _set(obj: str, attr: str, healed: "Any") -> tuple:
+    def target(pen: "Any") -> "Any":
         return pen if obj == "pen" else getattr(pen, obj)
 
-    def inject(pen: Any, value: float | None) -> None:
+    def inject(pen: "Any", value: float | None) -> None:
         setattr(target(pen), attr, value)
 
-    def heal(pen: Any) -> None:
+    def heal(pen: "Any") -> None:
         setattr(target(pen), attr, healed)
 
     return inject, heal
 
 
-def _hang(pen: Any, _: float | None) -> None:
+def _hang(pen: "Any", _: float | None) -> None:
     pen.app.sched.background = None          # the background loop stops beating
 
 
-def _unhang(pen: Any) -> None:
+def _unhang(pen: "Any") -> None:
     pen.app.sched.background = pen.app.background
 
 
-def _used(pen: Any, seconds: float | None) -> None:
+def _used(pen: "Any", seconds: float | None) -> None:
     pen.m[T.S_CART_USE_S] = int(seconds or 0)
 
 
-def _depth_a_stuck(pen: Any, um: float | None) -> None:
+def _depth_a_stuck(pen: "Any", um: float | None) -> None:
     pen.plant.depth_a_stuck = pen.plant.depth_um if um is None else um
 
 
-def _pair(obj: str, attr: str, healed: Any) -> dict[str, Any]:
+def _pair(obj: str, attr: str, healed: "Any") -> dict:
     inject, heal = _set(obj, attr, healed)
     return {"inject": inject, "heal": heal}
 
 
-KINDS: dict[str, FaultKind] = {
+KINDS = {
     "jam": FaultKind("needle cam jammed: extra load torque (N m)", **_pair("plant", "jam_torque", 0.0),
                      caught_by=("overcurrent", "stall"), default=0.02),
     "output_short": FaultKind("motor leads shorted through `value` ohm (chafed wire)",

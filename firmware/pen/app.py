@@ -1,17 +1,23 @@
 # Wiring: one pen = core + HAL + scheduler, plus the background tasks that
-# run in the slack between ticks (UI, protocol, storage).  The same wiring
-# runs on the pen (main.py), in the simulator and in the virtual pen.
+# run in the slack between ticks (UI, protocol, storage, watchdog).  The same
+# wiring runs on the pen (main.py), in the simulator and in the virtual pen.
+from pen import faults
 from pen import tick as T
 from pen.core import Core
 from pen.scheduler import Scheduler
 from pen.ui import SAMPLE_MS, UI
 
+WATCHDOG_MS = 2000            # hardware watchdog timeout (RP2040 max ~8.3 s)
+
 
 class App:
-    def __init__(self, board, hal, clock, ui=True, **core_kw):
+    def __init__(self, board, hal, clock, ui=True, settings=None, log=None, link=None, **core_kw):
         self.board = board
         self.hal = hal
         self.clock = clock
+        self.settings = settings
+        self.log = log
+        self.link = link
         self.core = core = Core(board, **core_kw)
         self.m = m = core.m
         self.period_us = board["control_period_us"]
@@ -31,27 +37,92 @@ class App:
         self.beat_ticks = max(1, 10000 // self.period_us)
         self._beat = self.beat_ticks
         self.tasks = []
-        self.events = []         # (ticks, kind, detail) for the log, newest last
+        self.events = []         # (ms, kind, detail), newest last, for tests and the display
+        self._faults_seen = 0
         self.ui = None
         if ui:
-            self.ui = UI(core, on_event=self.event)
+            auto_off = settings.values["auto_off_s"] if settings else 300
+            self.ui = UI(core, auto_off_s=auto_off, on_event=self.event)
             self.every(SAMPLE_MS, self._ui_task)
+        self.protocol = None
+        if link is not None:
+            from pen.protocol import Protocol
+            self.protocol = Protocol(self, link.write, settings, log)
+            self.every(10, self._link_task)
+        self.every(10, self._fault_task)
         self.every(10, self._watchdog_task)
+        if settings is not None or log is not None:
+            self.every(1000, self._store_task)
 
+    # ---- boot ------------------------------------------------------------------
+    def boot(self, integrity_problem=None):
+        """Before the loop: motor off, settings, log, reset cause, watchdog."""
+        hal, core, m = self.hal, self.core, self.m
+        hal.off()
+        hal.read(m)                      # cartridge state for the settings
+        cause = hal.reset_cause()
+        if self.log is not None:
+            self.log.open()
+        self.event("boot", "reset={} board={}".format(cause, self.board["name"]))
+        if self.settings is not None:
+            if not self.settings.load():
+                core.raise_fault(T.F_SETTINGS)
+                self.event("settings", "; ".join(self.settings.problems)[:100] or "invalid")
+            self.settings.apply(core)
+        if cause == "watchdog":
+            core.raise_fault(T.F_WATCHDOG)
+        if integrity_problem:
+            core.raise_fault(T.F_INTEGRITY)
+            self.event("integrity", integrity_problem)
+        hal.start_watchdog(WATCHDOG_MS)
+
+    # ---- background ----------------------------------------------------------
     def every(self, ms, fn):
         """Run fn() in the background every `ms` milliseconds (10 ms steps)."""
         n = max(1, ms // 10)
         self.tasks.append([n, n, fn])
 
+    def now_ms(self):
+        return self.m[T.S_TICKS] * self.period_us // 1000
+
     def event(self, kind, detail=""):
-        self.events.append((self.m[T.S_TICKS], kind, detail))
+        ms = self.now_ms()
+        self.events.append((ms, kind, detail))
         if len(self.events) > 64:
             self.events.pop(0)
+        if self.log is not None:
+            self.log.add(ms, kind, detail)
 
     def _ui_task(self):
         ui = self.ui
         ui.update(self.hal.buttons())
         self.hal.show(ui.view)
+
+    def _link_task(self):
+        data = self.link.read()
+        if data:
+            self.protocol.feed(data)
+        self.protocol.beat()
+
+    def _fault_task(self):
+        # Log each fault once, when it latches (the tick has already stopped
+        # the motor; this is only the record).
+        f = self.m[T.S_FAULTS]
+        new = f & ~self._faults_seen
+        self._faults_seen = f
+        if new:
+            self.event("fault", ",".join(faults.names(new)))
+
+    def _store_task(self):
+        # Flash writes stall the chip for milliseconds: only with the motor off.
+        if self.core.running():
+            return
+        if self.settings is not None:
+            self.settings.capture(self.core, self.ui.auto_off_ms // 1000 if self.ui else None)
+            if self.settings.save():
+                self.event("saved", "settings")
+        if self.log is not None:
+            self.log.flush()
 
     def _watchdog_task(self):
         # Fed from the loop, and only while the loop keeps its period.

@@ -65,6 +65,7 @@ class UI:
         self._next_repeat = [0] * 5
         self._long_done = False
         self._zone_done = False
+        self._ignore = 0          # buttons whose current press is swallowed
         self.idle_ms = 0
         self.run_ms = 0
         self.msg_ms = 0
@@ -90,14 +91,18 @@ class UI:
         pressed = new & ~old
         released = old & ~new
         self.idle_ms = 0
+        ignored = self._ignore
+        self._ignore &= new              # a released button is live again
         if not self.awake:
             if pressed:
                 self.awake = True
-                self._long_done = True     # swallow the rest of this press
+                self._ignore = new       # the waking press does nothing else
                 self._event("wake", "")
             return
         for i in range(5):
             bit = 1 << i
+            if ignored & bit:
+                continue
             if pressed & bit:
                 self.held_ms[i] = 0
                 self._press(bit)
@@ -128,6 +133,7 @@ class UI:
         self.view.at_limit = after == before
 
     def _held(self, held):
+        held &= ~self._ignore
         for i in range(5):
             if held & (1 << i):
                 self.held_ms[i] += SAMPLE_MS

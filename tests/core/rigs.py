@@ -72,3 +72,95 @@ def raises(exc, fn, *args, **kw):
     except exc as e:
         return e
     raise AssertionError("{} not raised by {}".format(exc.__name__, getattr(fn, "__name__", fn)))
+
+
+class PowerCut(Exception):
+    pass
+
+
+class FakeFS:
+    """An in-memory flash whose power can fail after `budget` units of work:
+    each byte written is one unit, each rename or remove one more.  A write
+    cut short leaves exactly the bytes written so far."""
+
+    def __init__(self, files=None, budget=None):
+        self.files = dict(files or {})
+        self.budget = budget
+
+    def _spend(self, n):
+        if self.budget is None:
+            return n
+        if self.budget <= 0:
+            raise PowerCut()
+        done = min(n, self.budget)
+        self.budget -= done
+        return done
+
+    def read(self, path):
+        return self.files.get(path)
+
+    def size(self, path):
+        return len(self.files[path]) if path in self.files else -1
+
+    def write(self, path, data):
+        self.files[path] = b""
+        done = self._spend(len(data))
+        self.files[path] = bytes(data[:done])
+        if done < len(data):
+            raise PowerCut()
+
+    def append(self, path, data):
+        old = self.files.get(path, b"")
+        done = self._spend(len(data))
+        self.files[path] = old + bytes(data[:done])
+        if done < len(data):
+            raise PowerCut()
+
+    def rename(self, old, new):
+        self._spend(1)
+        self.files[new] = self.files.pop(old)
+
+    def remove(self, path):
+        if path in self.files:
+            self._spend(1)
+            del self.files[path]
+
+
+class FakeLink:
+    """The serial link of a simulated pen: bytes in, lines out."""
+
+    def __init__(self):
+        self.inbox = b""
+        self.lines = []
+
+    def read(self):
+        data, self.inbox = self.inbox, b""
+        return data
+
+    def write(self, line):
+        self.lines.append(line)
+
+
+def linked_pen(level=4, depth_um=500, zone="cheeks", **kw):
+    """A settled simulated pen with a serial link, settings and a log."""
+    from pen.eventlog import EventLog
+    from pen.settings import Settings
+    link = FakeLink()
+    settings = Settings("settings.rec", FakeFS())     # what the pen remembers
+    settings.load()
+    for key, value in (("level", level), ("depth_um", depth_um), ("zone", zone), ("profile", "professional")):
+        settings.set(key, value)
+    settings.save()
+    p = SimPen(link=link, settings=settings, log=EventLog("events.log", FakeFS()), **kw)
+    p.link = link
+    p.app.boot()
+    p.settle()
+    return p
+
+
+def ask(pen, line, ms=20):
+    """Send one command line; returns the answer lines it produced."""
+    n = len(pen.link.lines)
+    pen.link.inbox += line.encode() + b"\n" if isinstance(line, str) else line
+    pen.run_ms(ms)
+    return [x for x in pen.link.lines[n:] if not x.startswith("T ")]

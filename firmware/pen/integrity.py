@@ -1,0 +1,40 @@
+# Firmware integrity at boot: the files on the pen against the manifest the
+# deploy wrote (sha256 of each).  A mismatch keeps the motor disabled (the
+# INTEGRITY fault) and says which file.  A missing manifest is a fault on a
+# real pen (required=True) and allowed for the virtual one.
+import json
+from binascii import hexlify
+from hashlib import sha256
+
+MANIFEST = "manifest.json"
+
+
+def file_hash(path):
+    h = sha256()
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(512)
+            if not chunk:
+                break
+            h.update(chunk)
+    return hexlify(h.digest()).decode()
+
+
+def check_manifest(path=MANIFEST, required=True):
+    """None if every file matches; else what is wrong (a short string)."""
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except OSError:
+        return "no manifest.json: deploy with needlepen deploy" if required else None
+    except ValueError:
+        return "manifest.json is damaged"
+    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+    for name, want in files.items():
+        try:
+            got = file_hash(name)
+        except OSError:
+            return "missing file " + name
+        if got != want:
+            return "changed file " + name
+    return None

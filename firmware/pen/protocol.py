@@ -1,0 +1,261 @@
+# The serial protocol: line commands from a host over USB CDC / UART, one
+# answer line each ("OK ..." or "ERR <code> <text>"), telemetry lines
+# ("T {json}") when asked for.  See docs/protocol.md.  Any byte sequence is
+# safe input: it is answered, or dropped with an error, and never moves the
+# motor except through the checked commands.
+import json
+
+from pen import faults, zones
+from pen import tick as T
+from pen.core import Refused
+
+MAX_LINE = 120
+VERSION = "needlepen-fw 0.1"
+
+HELP = ("commands: status | info | tele on [hz] | tele off | start | stop | clear | speed <level> | "
+        "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | help")
+
+
+class ProtocolError(Exception):
+    def __init__(self, code, text):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+def parse_depth(arg):
+    """'0.55' (mm) or '550um' -> 550 (um), exactly, without floats."""
+    a = arg.lower()
+    if a.endswith("um"):
+        digits = a[:-2]
+        if not digits.isdigit() or len(digits) > 5:
+            raise ProtocolError("bad_argument", "depth in um must be a whole number, e.g. 550um")
+        return int(digits)
+    if a.endswith("mm"):
+        a = a[:-2]
+    whole, _, frac = a.partition(".")
+    if not (whole.isdigit() or (whole == "" and frac)) or (frac and not frac.isdigit()) or len(frac) > 3 \
+            or len(whole) > 2:
+        raise ProtocolError("bad_argument", "depth is in mm, e.g. 0.5 or 1.25 (or 550um)")
+    return int(whole or "0") * 1000 + int((frac + "000")[:3])
+
+
+def _int(arg, what):
+    if not arg or not (arg.isdigit() or (arg[0] == "-" and arg[1:].isdigit())) or len(arg) > 9:
+        raise ProtocolError("bad_argument", "{} must be a whole number".format(what))
+    return int(arg)
+
+
+class Protocol:
+    def __init__(self, app, write, settings=None, log=None):
+        self.app = app
+        self.core = app.core
+        self.m = app.core.m
+        self.write = write            # write(str): one line out, newline added
+        self.settings = settings
+        self.log = log
+        self.buf = bytearray()
+        self.discarding = False
+        self.tele_every = 0           # telemetry period in 10 ms beats (0: off)
+        self._tele_left = 0
+
+    # ---- input -------------------------------------------------------------------
+    def feed(self, data):
+        """Bytes from the link; answers every complete line."""
+        for b in data:
+            if b == 10 or b == 13:
+                line = bytes(self.buf)
+                self.buf = bytearray()
+                if self.discarding:
+                    self.discarding = False
+                    self._err("too_long", "line longer than {} characters dropped".format(MAX_LINE))
+                elif line:
+                    self.line(line)
+            elif not self.discarding:
+                if len(self.buf) >= MAX_LINE:
+                    self.buf = bytearray()
+                    self.discarding = True
+                else:
+                    self.buf.append(b)
+
+    def line(self, raw):
+        try:
+            text = raw.decode()
+        except Exception:
+            self._err("bad_encoding", "commands are ASCII text")
+            return
+        words = text.split()
+        if not words:
+            return
+        cmd = words[0].lower()
+        args = words[1:]
+        handler = getattr(self, "cmd_" + cmd, None) if cmd.isalpha() else None
+        if handler is None:
+            self._err("unknown_command", "'{}' is not a command; try help".format(cmd[:20]))
+            return
+        try:
+            answer = handler(args)
+            self.write("OK" + ("" if answer is None else " " + answer))
+        except ProtocolError as e:
+            self._err(e.code, e.text)
+        except Refused as e:
+            self._err(e.code, e.text)
+        except Exception as e:       # never let a command take the loop down
+            self._err("internal", "{}: {}".format(type(e).__name__, e))
+
+    def _err(self, code, text):
+        self.write("ERR {} {}".format(code, text))
+
+    @staticmethod
+    def _nargs(args, lo, hi, usage):
+        if not lo <= len(args) <= hi:
+            raise ProtocolError("bad_argument", "usage: " + usage)
+
+    # ---- commands ------------------------------------------------------------
+    def cmd_help(self, args):
+        return HELP
+
+    def cmd_status(self, args):
+        self._nargs(args, 0, 0, "status")
+        return json.dumps(self.snapshot())
+
+    def cmd_info(self, args):
+        self._nargs(args, 0, 0, "info")
+        b = self.app.board
+        return json.dumps({
+            "firmware": VERSION, "board": b["name"], "port": b["port"],
+            "levels_sps": self.core.levels, "period_us": b["control_period_us"],
+            "hard_limits_um": [b["depth"]["hard_min_um"], b["depth"]["hard_max_um"]],
+            "cartridges": self.core.cartridges, "zones": zones.zone_names(),
+            "profiles": zones.profile_names(),
+        })
+
+    def cmd_tele(self, args):
+        self._nargs(args, 1, 2, "tele on [hz] | tele off")
+        if args[0].lower() == "off":
+            self.tele_every = 0
+            return "tele off"
+        if args[0].lower() != "on":
+            raise ProtocolError("bad_argument", "usage: tele on [hz] | tele off")
+        hz = _int(args[1], "hz") if len(args) > 1 else 10
+        if not 1 <= hz <= 50:
+            raise ProtocolError("out_of_range", "telemetry rate {} Hz is outside 1..50".format(hz))
+        self.tele_every = max(1, 100 // hz)
+        self._tele_left = 0
+        return "tele on {}".format(100 // self.tele_every)
+
+    def cmd_start(self, args):
+        self._nargs(args, 0, 0, "start")
+        self.core.start()
+        self.app.event("start", "protocol")
+        return "start"
+
+    def cmd_stop(self, args):
+        self._nargs(args, 0, 0, "stop")
+        self.core.stop()
+        self.app.event("stop", "protocol")
+        return "stop"
+
+    def cmd_clear(self, args):
+        self._nargs(args, 0, 0, "clear")
+        left = self.core.clear()
+        self.app.event("clear", ",".join(left))
+        return "clear" if not left else "clear; still present: " + ",".join(left)
+
+    def cmd_speed(self, args):
+        self._nargs(args, 1, 1, "speed <level 1..{}>".format(len(self.core.levels)))
+        level = self.core.set_level(_int(args[0], "speed level"))
+        return "speed {} ({} strokes/s)".format(level, self.core.levels[level - 1])
+
+    def cmd_depth(self, args):
+        self._nargs(args, 1, 1, "depth <mm> | depth <um>um")
+        um = self.core.set_depth(parse_depth(args[0]))
+        return "depth {} um".format(um)
+
+    def cmd_zone(self, args):
+        self._nargs(args, 1, 2, "zone <name> [home|professional]")
+        hi = self.core.set_zone(args[0].lower(), args[1].lower() if len(args) > 1 else None)
+        return "zone {} {} cap {} um".format(self.core.zone, self.core.profile, hi)
+
+    def cmd_log(self, args):
+        self._nargs(args, 0, 1, "log [n]")
+        n = _int(args[0], "n") if args else 20
+        if self.log is None:
+            raise ProtocolError("unavailable", "this pen keeps no log")
+        events = self.log.read()
+        events = events[-n:] if n > 0 else []
+        for e in events:
+            self.write("L " + json.dumps(e))
+        return "log {}".format(len(events))
+
+    def cmd_get(self, args):
+        self._nargs(args, 0, 1, "get [key]")
+        if self.settings is None:
+            raise ProtocolError("unavailable", "no settings on this pen")
+        vals = self.settings.values
+        if not args:
+            return json.dumps(vals)
+        if args[0] not in vals:
+            raise ProtocolError("bad_argument", "unknown setting '{}'".format(args[0][:20]))
+        return "{} {}".format(args[0], json.dumps(vals[args[0]]))
+
+    def cmd_set(self, args):
+        from pen import settings as settingslib
+        self._nargs(args, 2, 2, "set <key> <value>")
+        if self.settings is None:
+            raise ProtocolError("unavailable", "no settings on this pen")
+        key, raw = args
+        if key.startswith("cal_"):
+            raise ProtocolError("refused", "calibration is a service function")
+        if key not in settingslib.SCHEMA or key in ("cart_use_s", "level", "depth_um", "zone", "profile"):
+            raise ProtocolError("bad_argument", "settable: auto_off_s (use speed/depth/zone for the rest)")
+        value = _int(raw, key)
+        try:
+            self.settings.set(key, value)
+        except ValueError as e:
+            raise ProtocolError("out_of_range", str(e))
+        if key == "auto_off_s" and self.app.ui is not None:
+            self.app.ui.auto_off_ms = value * 1000
+        return "{} {}".format(key, value)
+
+    def cmd_sim(self, args):
+        hook = getattr(self.app.hal, "sim_command", None)
+        if hook is None:
+            raise ProtocolError("unknown_command", "'sim' exists on the virtual pen only")
+        try:
+            return hook(args, self.app)
+        except ValueError as e:
+            raise ProtocolError("bad_argument", str(e))
+
+    # ---- output ----------------------------------------------------------------
+    def snapshot(self):
+        s = self.core.status()
+        st = self.app.sched.report()
+        s["loop"] = {"jitter_us": st["jitter_us"], "exec_max_us": st["exec_max_us"], "overruns": st["overruns"]}
+        s["t_ms"] = self.m[T.S_TICKS] * self.app.period_us // 1000
+        return s
+
+    def beat(self):
+        """Every 10 ms from the background: telemetry when switched on."""
+        if not self.tele_every:
+            return
+        self._tele_left -= 1
+        if self._tele_left > 0:
+            return
+        self._tele_left = self.tele_every
+        m = self.m
+        self.write("T " + json.dumps({
+            "t": m[T.S_TICKS] * self.app.period_us // 1000,
+            "st": ("idle", "running", "fault")[m[T.S_STATE]],
+            "lv": m[T.C_LEVEL] + 1,
+            "tgt": m[T.S_TARGET_CHZ] if m[T.S_STATE] == T.ST_RUNNING else 0,
+            "rate": m[T.S_RATE_CHZ],
+            "duty": m[T.O_DUTY],
+            "d": m[T.S_DEPTH_UM],
+            "dt": m[T.S_DEPTH_TARGET],
+            "lim": m[T.S_LIMIT_HI],
+            "mv": m[T.S_VBAT_MV],
+            "dc": m[T.S_TEMP_DC],
+            "ma": m[T.S_CURRENT_MA],
+            "f": faults.names(m[T.S_FAULTS]),
+        }))

@@ -1,0 +1,117 @@
+# Persistent settings: what the pen remembers across power cycles (last
+# speed and depth, zone and profile, auto-off, calibration, the fitted
+# cartridge's usage).  Loaded at boot, validated field by field; anything
+# wrong falls back to the safe defaults, is reported, and never raises a
+# limit: settings hold no limits, only choices the firmware checks against
+# its own tables, and calibration offsets bounded to within the depth
+# tolerance.
+from pen import tick as T
+from pen import zones
+from pen.store import Store
+
+# key: (default, kind, lo, hi) ; kind "int" or a tuple of allowed strings
+SCHEMA = {
+    "level": (1, "int", 1, T.MAX_LEVELS),
+    "depth_um": (250, "int", 0, 5000),
+    "zone": (zones.DEFAULT_ZONE, tuple(zones.zone_names()), 0, 0),
+    "profile": (zones.DEFAULT_PROFILE, tuple(zones.profile_names()), 0, 0),
+    "auto_off_s": (300, "int", 30, 3600),
+    "cart_use_s": (0, "int", 0, 100000),
+    # calibration, ADC counts added to the board's offsets; +-1500 counts is
+    # at most 69 um of depth, inside the 100 um depth tolerance
+    "cal_depth_a": (0, "int", -1500, 1500),
+    "cal_depth_b": (0, "int", -1500, 1500),
+    "cal_current": (0, "int", -2000, 2000),
+}
+
+
+def defaults():
+    return {k: v[0] for k, v in SCHEMA.items()}
+
+
+def check(key, value):
+    """Raise ValueError if `value` is not allowed for `key`."""
+    if key not in SCHEMA:
+        raise ValueError("unknown setting '{}'".format(key))
+    _, kind, lo, hi = SCHEMA[key]
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("{} must be a whole number".format(key))
+        if not lo <= value <= hi:
+            raise ValueError("{} = {} is outside {}..{}".format(key, value, lo, hi))
+    elif value not in kind:
+        raise ValueError("{} must be one of: {}".format(key, ", ".join(kind)))
+
+
+class Settings:
+    def __init__(self, path="settings.rec", fs=None):
+        self.store = Store(path, fs)
+        self.values = defaults()
+        self.saved = None          # what is on flash, to skip needless writes
+        self.problems = []
+
+    def load(self):
+        """Read the flash.  Returns True if the settings are usable as read
+        (or there were none yet); False if defaults replace bad ones."""
+        data, problems = self.store.load()
+        self.problems = list(problems)
+        if data is None:
+            self.values = defaults()
+            return not problems
+        if not isinstance(data, dict):
+            self.problems.append("settings are not a table")
+            self.values = defaults()
+            return False
+        vals = defaults()
+        ok = not problems
+        for key, value in data.items():
+            try:
+                check(key, value)
+                vals[key] = value
+            except ValueError as e:
+                self.problems.append(str(e) + " (default used)")
+                ok = False
+        self.values = vals
+        self.saved = dict(vals)
+        return ok
+
+    def save(self):
+        """Write if anything changed.  Returns True if it wrote."""
+        if self.values == self.saved:
+            return False
+        self.store.save(self.values)
+        self.saved = dict(self.values)
+        return True
+
+    def set(self, key, value):
+        check(key, value)
+        self.values[key] = value
+
+    # ---- between the settings and a running core ---------------------------
+    def apply(self, core):
+        """Put the remembered choices into a freshly built core."""
+        v = self.values
+        m = core.m
+        m[T.P_DA_OFS] += v["cal_depth_a"]
+        m[T.P_DB_OFS] += v["cal_depth_b"]
+        m[T.P_CUR_OFS] += v["cal_current"]
+        core.set_zone(v["zone"], v["profile"])
+        core.m[T.C_LEVEL] = min(v["level"], len(core.levels)) - 1
+        lo, hi = core.limits()
+        m[T.C_DEPTH_UM] = max(lo, min(hi, v["depth_um"]))
+        # the cartridge seated at boot is taken for the one that was seated
+        # at power-off: its usage continues (a reboot does not renew it)
+        m[T.S_CART_USE_S] = v["cart_use_s"]
+        m[T.S_CART_SEEN] = 1 if m[T.I_CART_PRESENT] else 0
+
+    def capture(self, core, auto_off_s=None):
+        """Take the current choices from a running core."""
+        v = self.values
+        m = core.m
+        v["level"] = m[T.C_LEVEL] + 1
+        v["depth_um"] = m[T.C_DEPTH_UM]
+        v["zone"] = core.zone
+        v["profile"] = core.profile
+        v["cart_use_s"] = m[T.S_CART_USE_S] if m[T.I_CART_PRESENT] else 0
+        if auto_off_s is not None:
+            v["auto_off_s"] = auto_off_s

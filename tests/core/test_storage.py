@@ -1,0 +1,184 @@
+# Settings and the event log on flash: checksummed, written so that a power
+# cut at any byte leaves the old or the new data, never garbage.
+from pen import settings as settingslib
+from pen import store
+from pen.eventlog import EventLog, parse
+from pen.settings import Settings
+
+from rigs import Bench, FakeFS, PowerCut, raises
+
+
+def saved_settings(values):
+    fs = FakeFS()
+    s = Settings("settings.rec", fs)
+    s.load()
+    for k, v in values.items():
+        s.set(k, v)
+    s.save()
+    return fs
+
+
+def test_settings_round_trip():
+    fs = saved_settings({"level": 4, "depth_um": 750, "zone": "cheeks"})
+    s = Settings("settings.rec", fs)
+    assert s.load() and s.problems == []
+    assert s.values["level"] == 4 and s.values["depth_um"] == 750 and s.values["zone"] == "cheeks"
+
+
+def test_first_boot_has_defaults_and_no_problem():
+    s = Settings("settings.rec", FakeFS())
+    assert s.load()
+    assert s.values == settingslib.defaults()
+
+
+def test_power_cut_at_every_byte_of_a_settings_write():
+    old = {"level": 2, "depth_um": 500, "zone": "forehead"}
+    new = {"level": 5, "depth_um": 1000, "zone": "cheeks"}
+    base = saved_settings(old)
+    # how much work a full save takes
+    probe = FakeFS(base.files, budget=10 ** 9)
+    s = Settings("settings.rec", probe)
+    s.load()
+    for k, v in new.items():
+        s.set(k, v)
+    s.save()
+    total = 10 ** 9 - probe.budget
+    outcomes = set()
+    for cut in range(total + 1):
+        fs = FakeFS(base.files, budget=cut)
+        s = Settings("settings.rec", fs)
+        s.load()
+        for k, v in new.items():
+            s.set(k, v)
+        try:
+            s.save()
+        except PowerCut:
+            pass
+        fs.budget = None                       # power back: reboot
+        after = Settings("settings.rec", fs)
+        after.load()
+        got = {k: after.values[k] for k in old}
+        assert got in (old, new), (cut, got, fs.files)
+        outcomes.add(got == new)
+        # and the next save still works
+        after.set("level", 3)
+        after.save()
+        again = Settings("settings.rec", fs)
+        assert again.load() and again.values["level"] == 3
+    assert outcomes == {False, True}
+    assert total > 100
+
+
+def test_corrupt_settings_fall_back_to_defaults_and_say_so():
+    fs = saved_settings({"level": 3})
+    raw = bytearray(fs.files["settings.rec"])
+    raw[-5] ^= 0x20                            # one flipped bit
+    fs.files["settings.rec"] = bytes(raw)
+    s = Settings("settings.rec", fs)
+    assert not s.load()
+    assert s.values == settingslib.defaults()
+    assert "checksum" in " ".join(s.problems)
+
+
+def test_garbage_and_empty_files():
+    for junk in (b"", b"\x00\xff" * 40, b"NP1 x y z\n", b"NP1 5 00000000 {}\n", "NP1 1 0 ü\n".encode()):
+        s = Settings("settings.rec", FakeFS({"settings.rec": junk}))
+        assert not s.load()
+        assert s.values == settingslib.defaults() and s.problems
+
+
+def test_out_of_range_values_are_replaced_one_by_one():
+    fs = FakeFS()
+    st = store.Store("settings.rec", fs)
+    st.save({"level": 99, "depth_um": 600, "zone": "moon", "hard_max_um": 9000, "auto_off_s": True})
+    s = Settings("settings.rec", fs)
+    assert not s.load()
+    assert s.values["level"] == 1 and s.values["zone"] == "forehead"     # defaults
+    assert s.values["depth_um"] == 600                                  # the valid one kept
+    assert "hard_max_um" not in s.values                                 # limits are not settings
+    text = " ".join(s.problems)
+    assert "level" in text and "zone" in text and "unknown setting 'hard_max_um'" in text
+
+
+def test_settings_never_raise_a_limit():
+    b = Bench(zone="forehead", profile="home")
+    s = Settings("settings.rec", FakeFS())
+    s.load()
+    s.values["depth_um"] = 2500                # a request beyond every cap
+    s.apply(b.core)
+    b.tick()
+    assert b.core.limits()[1] == 500 and b.m[T_DEPTH_TARGET()] <= 500
+    raises(ValueError, s.set, "cal_depth_a", 5000)   # calibration bounded
+
+
+def T_DEPTH_TARGET():
+    from pen import tick as T
+    return T.S_DEPTH_TARGET
+
+
+def test_event_log_round_trip_and_numbering():
+    fs = FakeFS()
+    log = EventLog("events.log", fs)
+    assert log.open() == 0
+    log.add(10, "boot", "reset=power")
+    log.add(20, "fault", "stall")
+    assert log.flush() == 2
+    again = EventLog("events.log", fs)
+    assert again.open() == 1                   # the next boot
+    again.add(5, "boot", "")
+    again.flush()
+    events = again.read()
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    assert events[1]["kind"] == "fault" and events[1]["detail"] == "stall"
+    assert events[2]["boot"] == 1
+
+
+def test_power_cut_while_appending_loses_at_most_that_entry():
+    fs = FakeFS()
+    log = EventLog("events.log", fs)
+    log.open()
+    for i in range(5):
+        log.add(i, "event", "number {}".format(i))
+    log.flush()
+    base = dict(fs.files)
+    line_len = len(fs.files["events.log"]) // 5
+    for cut in range(line_len + 2):
+        f2 = FakeFS(base, budget=cut)
+        lg = EventLog("events.log", f2)
+        lg.open()
+        lg.add(99, "fault", "overcurrent while writing")
+        try:
+            lg.flush()
+        except PowerCut:
+            pass
+        f2.budget = None
+        after = EventLog("events.log", f2)
+        after.open()
+        events = after.read()
+        assert [e["detail"] for e in events[:5]] == ["number {}".format(i) for i in range(5)]
+        assert len(events) in (5, 6)
+        # logging goes on after the cut, nothing merged into the damaged line
+        after.add(1, "boot", "after the cut")
+        after.flush()
+        assert after.read()[-1]["detail"] == "after the cut"
+
+
+def test_log_rotates_and_keeps_recent_events():
+    fs = FakeFS()
+    log = EventLog("events.log", fs)
+    log.open()
+    for i in range(600):
+        log.add(i, "event", "entry {} with some detail text".format(i))
+        if i % 20 == 0:
+            log.flush()
+    log.flush()
+    events = log.read()
+    assert events[-1]["detail"].startswith("entry 599")
+    assert len(events) > 100
+    assert "events.log.1" in fs.files
+
+
+def test_damaged_lines_are_skipped():
+    assert parse("1 0 10 boot x*00000000\n") is None
+    assert parse("garbage") is None
+    assert parse("1 0 10 boot\n") is None
