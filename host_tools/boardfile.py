@@ -29,4 +29,4 @@ def flatten(name: str) -> str:
     b = load(name)
     return (f"# Board definition '{b['name']}', written by needlepen deploy from boards/{name}.py.\n"
             f"# Edit boards/{name}.py and deploy again rather than editing this file.\n"
-            f"BOARD = {b!r}\n")
+            f"BOARD = {b!r}  # type: dict\n")

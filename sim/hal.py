@@ -103,7 +103,8 @@ class SimHAL(HAL):
         p.enable = m[O_ENABLE] != 0
         p.act_duty = m[O_ACT_DUTY] / 65535
         # the step itself takes simulated time (0 unless a test injects it)
-        self.clock.now_us += self.clock.exec_us
+        if self.clock.exec_us:
+            self.clock.now_us += self.clock.exec_us
 
     def off(self) -> None:
         self.plant.drive(0.0, True, False, 0.0)

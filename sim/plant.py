@@ -20,7 +20,7 @@ class Noise:
     """Standard normal samples from a seeded table: fast and identical on
     CPython and MicroPython for the same seed."""
 
-    SIZE = 1024
+    SIZE = 256
 
     def __init__(self, seed: int) -> None:
         s = (seed * 2654435761 + 1) & 0xFFFFFFFF or 1
@@ -38,7 +38,7 @@ class Noise:
         self.i = 0
 
     def normal(self) -> float:
-        self.i = (self.i + 617) & 1023         # 617 is odd: visits all 1024 entries
+        self.i = (self.i + 97) & 255           # 97 is odd: visits all 256 entries
         return self.table[self.i]
 
     def uniform(self) -> float:
@@ -163,15 +163,23 @@ class Plant:
         self.pulse_count = 0
         self._disc: dict = {}
         self._dt_us = 0
-        self._d: tuple = ()
+        self._d: tuple | None = ()
+        self._parts: list | None = None
+        self._cool = 1.0                       # winding cooling factor for the step
         self._ocv_soc = -1.0
         self._ocv = 0.0
         self._per_rad = ppr / TWO_PI
 
     # ---- discretisation ---------------------------------------------------
-    def _matrices(self, dt_us: int) -> tuple:
+    def _matrices(self, dt_us: int, force: bool = False) -> tuple | None:
+        """Exact discretisation for a step of dt_us: (A 2x2, B 2x2 for V and
+        load, coasting decay and gain, cooling factor).  Cached for the first
+        few lengths (the simulator's fixed period); None past that unless
+        forced (power-of-two parts)."""
         d = self._disc.get(dt_us)
         if d is None:
+            if len(self._disc) >= 4 and not force:
+                return None
             dt = dt_us * 1e-6
             R, L, K, J, b = self.R, self.L, self.Ke, self.J, self.b
             m = [[-R / L, -K / L, 1 / L, 0.0],
@@ -180,12 +188,28 @@ class Plant:
                  [0.0, 0.0, 0.0, 0.0]]
             e = _expm([[x * dt for x in row] for row in m])
             d = (e[0][0], e[0][1], e[0][2], e[0][3], e[1][0], e[1][1], e[1][2], e[1][3],
-                 math.exp(-b / J * dt), (1 - math.exp(-b / J * dt)) / b,
-                 math.exp(-dt / (self.r_th * self.c_th)))
-            if len(self._disc) > 512:
-                self._disc.clear()
+                 math.exp(-b / J * dt), (1 - math.exp(-b / J * dt)) / b)
             self._disc[dt_us] = d
         return d
+
+    def _binary(self, dt_us: int) -> list:
+        """Steps of 2**k us (k <= 13) adding up to dt_us: exact, and few
+        matrices to keep (see precompute())."""
+        parts = []
+        for _ in range(dt_us >> 13):
+            parts.append(self._matrices(8192, force=True))
+        bit = 4096
+        while bit:
+            if dt_us & bit:
+                parts.append(self._matrices(bit, force=True))
+            bit >>= 1
+        return parts
+
+    def precompute(self) -> None:
+        """Compute the power-of-two steps now, while the heap is fresh (the
+        virtual pen, whose step lengths follow the wall clock)."""
+        for k in range(14):
+            self._matrices(1 << k, force=True)
 
     # ---- models -------------------------------------------------------------
     def ocv(self) -> float:
@@ -199,20 +223,6 @@ class Plant:
                 return prev[1] + (pt[1] - prev[1]) * (s - prev[0]) / span
             prev = pt
         return OCV_2S[-1][1]
-
-    def load_torque(self, theta: float) -> float:
-        """Cam torque at shaft angle theta: return spring (conservative),
-        skin (resists both ways while the needles are in tissue), jam."""
-        half = 0.5 * self.stroke_m
-        c = math.cos(theta)
-        s = math.sin(theta)
-        y = half * (1 - c)                     # needle travel 0..stroke
-        tau = self.k_spring * y * half * s
-        if self.tissue > 0:
-            pen = y - (self.stroke_m - self.depth_um * 1e-6)
-            if pen > 0:
-                tau += self.tissue * pen * half * (s if s > 0 else -s)
-        return tau + self.jam_torque
 
     def drive(self, duty: float, brake: bool, enable: bool, act_duty: float) -> None:
         self.duty = duty
@@ -230,14 +240,19 @@ class Plant:
         if dt_us != self._dt_us:
             self._dt_us = dt_us
             self._d = self._matrices(dt_us)
-        d = self._d
+            # a step length not seen before (the virtual pen runs on wall
+            # time): composed exactly from power-of-two steps, cached
+            self._parts = None if self._d is not None else self._binary(dt_us)
+            self._cool = math.exp(-dt / (self.r_th * self.c_th))
+        d = self._d if self._d is not None else self._parts[0]  # type: ignore[index]
         w0 = self.w
         i0 = self.i
         duty = self.duty
         if w0 == 0.0 and i0 == 0.0 and not self.enable and self.jam_torque == 0.0 and self.i_short == 0.0:
             self._rest(dt, d)                 # motor at rest: nothing turns
             return
-        # cam torque at mid-step (load_torque(), inlined: it runs every tick)
+        # Cam torque at mid-step: the needle return spring (conservative), skin
+        # (resisting both ways while the needles are in tissue), a jam.
         th = self.theta + 0.5 * w0 * dt
         half = 0.5 * self.stroke_m
         c = math.cos(th)
@@ -259,12 +274,20 @@ class Plant:
         if self.enable:
             v = duty * v_bat if not (self.brake and duty == 0) else 0.0
             self.i_short = v / self.short_ohm if self.short_ohm > 0 else 0.0
-            i1 = d[0] * i0 + d[1] * w0 + d[2] * v + d[3] * tau
-            w1 = d[4] * i0 + d[5] * w0 + d[6] * v + d[7] * tau
+            if self._parts is None:
+                i1 = d[0] * i0 + d[1] * w0 + d[2] * v + d[3] * tau
+                w1 = d[4] * i0 + d[5] * w0 + d[6] * v + d[7] * tau
+            else:
+                i1, w1 = i0, w0
+                for dp in self._parts:
+                    i1, w1 = (dp[0] * i1 + dp[1] * w1 + dp[2] * v + dp[3] * tau,
+                              dp[4] * i1 + dp[5] * w1 + dp[6] * v + dp[7] * tau)
         else:                                   # coasting: no current path
             i1 = 0.0
             self.i_short = 0.0
-            w1 = w0 * d[8] - tau * d[9]
+            w1 = w0
+            for dp in self._parts or (d,):
+                w1 = w1 * dp[8] - tau * dp[9]
         if w1 < 0:                              # the cam does not run backwards
             w1 = 0.0
         i_mean = 0.5 * (i0 + i1)
@@ -278,16 +301,16 @@ class Plant:
 
         # winding temperature: first-order, exact step
         t_ss = self.t_amb + (i_mean * i_mean * self.R + self.extra_heat_w) * self.r_th
-        self.temp = t_ss + (self.temp - t_ss) * d[10]
+        self.temp = t_ss + (self.temp - t_ss) * self._cool
 
         self._actuate(dt)
 
-    def _rest(self, dt: float, d: tuple) -> None:
+    def _rest(self, dt: float, d: tuple | None) -> None:
         """advance() with the motor stopped and unpowered: cooling, idle
         drain and the depth actuator only."""
         self._battery(self.i_idle, dt)
         t_ss = self.t_amb + self.extra_heat_w * self.r_th
-        self.temp = t_ss + (self.temp - t_ss) * d[10]
+        self.temp = t_ss + (self.temp - t_ss) * self._cool
         self._actuate(dt)
 
     def _battery(self, i_bat: float, dt: float) -> float:
@@ -332,25 +355,15 @@ class Plant:
     def rate_sps(self) -> float:
         return self.w / TWO_PI
 
-    def tach(self, now_us: int) -> tuple:
-        """(pulse count, period of the last revolution us, age of last pulse us)."""
-        p = self.pulses
-        if self.pulse_count <= self.ppr:
-            period = 0
-        else:
-            period = p[-1] - p[0]
-        age = now_us - p[-1] if self.pulse_count else now_us
-        return self.pulse_count, period, age
-
     def sense(self) -> tuple:
         """(current mA, depth A um, depth B um) as the sensors read them now:
         noise and injected faults included.  One call per tick."""
         nz = self.noise
         tab = nz.table
         i = nz.i
-        i1 = (i + 617) & 1023
-        i2 = (i1 + 617) & 1023
-        i3 = (i2 + 617) & 1023
+        i1 = (i + 97) & 255
+        i2 = (i1 + 97) & 255
+        i3 = (i2 + 97) & 255
         nz.i = i3
         cur = self.current_stuck
         if cur is None:
@@ -362,18 +375,3 @@ class Plant:
         if db is None:
             db = self.depth_um + tab[i3] * self.depth_sigma_um
         return cur, da, db
-
-    def current_ma(self) -> float:
-        if self.current_stuck is not None:
-            return self.current_stuck
-        return (self.i + self.i_short) * 1000.0 + self.current_offset_ma + self.noise.normal() * self.current_sigma_ma
-
-    def depth_a_um(self) -> float:
-        if self.depth_a_stuck is not None:
-            return self.depth_a_stuck
-        return self.depth_um + self.noise.normal() * self.depth_sigma_um
-
-    def depth_b_um(self) -> float:
-        if self.depth_b_stuck is not None:
-            return self.depth_b_stuck
-        return self.depth_um + self.noise.normal() * self.depth_sigma_um

@@ -5,7 +5,6 @@
 import time
 
 from pen.hal import B_DEPTH_DOWN, B_DEPTH_UP, B_POWER, B_SPEED_DOWN, B_SPEED_UP
-from sim import faults
 from sim.hal import SimHAL
 from sim.plant import TISSUES, Plant
 
@@ -46,6 +45,7 @@ class VirtualHAL(SimHAL):
     def __init__(self, board, seed=1):
         clock = RealtimeClock()
         plant = Plant(seed=seed, ppr=board["motor"]["tach_pulses_per_rev"])
+        plant.precompute()
         SimHAL.__init__(self, plant, board, clock)
         self.board = board
         self.cartridges = [c["name"] for c in board["cartridges"]]
@@ -92,6 +92,7 @@ class VirtualHAL(SimHAL):
                 self.plant.cart_type = self.cartridges.index(rest[0]) + 1
             return "cartridge " + rest[0]
         if what in ("fault", "heal"):
+            from sim import faults  # only when asked: 15 KB of heap
             if not rest or rest[0] not in faults.KINDS:
                 raise ValueError("faults: " + ", ".join(faults.KINDS))
             kind = faults.KINDS[rest[0]]

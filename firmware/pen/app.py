@@ -1,6 +1,8 @@
 # Wiring: one pen = core + HAL + scheduler, plus the background tasks that
 # run in the slack between ticks (UI, protocol, storage, watchdog).  The same
 # wiring runs on the pen (main.py), in the simulator and in the virtual pen.
+import gc
+
 from pen import faults
 from pen import tick as T
 from pen.core import Core
@@ -53,6 +55,8 @@ class App:
         self.every(10, self._watchdog_task)
         if settings is not None or log is not None:
             self.every(1000, self._store_task)
+        self.heap_live_max = -1          # most heap in use after a collection (-1: not measured)
+        self.every(1000, self._memory_task)
 
     # ---- boot ------------------------------------------------------------------
     def boot(self, integrity_problem=None):
@@ -95,14 +99,17 @@ class App:
 
     def _ui_task(self):
         ui = self.ui
+        assert ui is not None
         ui.update(self.hal.buttons())
         self.hal.show(ui.view)
 
     def _link_task(self):
+        proto = self.protocol
+        assert proto is not None and self.link is not None
         data = self.link.read()
         if data:
-            self.protocol.feed(data)
-        self.protocol.beat()
+            proto.feed(data)
+        proto.beat()
 
     def _fault_task(self):
         # Log each fault once, when it latches (the tick has already stopped
@@ -123,6 +130,16 @@ class App:
                 self.event("saved", "settings")
         if self.log is not None:
             self.log.flush()
+
+    def _memory_task(self):
+        # Collect at a time we choose (right after a tick, once a second)
+        # rather than whenever the heap runs out, and note the live heap.
+        gc.collect()
+        alloc = getattr(gc, "mem_alloc", None)
+        if alloc is not None:
+            live = alloc()
+            if live > self.heap_live_max:
+                self.heap_live_max = live
 
     def _watchdog_task(self):
         # Fed from the loop, and only while the loop keeps its period.

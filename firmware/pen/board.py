@@ -103,14 +103,15 @@ def _check(b):
     pins = b.get("pins", {})
     if not isinstance(pins, dict):
         raise BoardError("'pins' must be a dict of name -> pin")
-    used = {}
+    used = {}  # type: dict
     for pname, pin in pins.items():
         if pin is None:
             continue
-        key = pin if not isinstance(pin, (list, tuple)) else tuple(pin)
-        if key in used:
-            raise BoardError("pin {} used twice: '{}' and '{}'".format(pin, used[key], pname))
-        used[key] = pname
+        if not isinstance(pin, int) or isinstance(pin, bool) or not 0 <= pin <= 48:
+            raise BoardError("pin '{}' must be a GPIO number 0..48, not {!r}".format(pname, pin))
+        if pin in used:
+            raise BoardError("pin {} used twice: '{}' and '{}'".format(pin, used[pin], pname))
+        used[pin] = pname
     return True
 
 
@@ -149,7 +150,7 @@ def params(b, m):
     m[T.P_BATT_LOW_MV] = int(bat["low_mv"])
     m[T.P_BATT_CRIT_MV] = int(bat["critical_mv"])
     m[T.P_BATT_HYST_MV] = int(bat["hysteresis_mv"])
-    m[T.P_BATT_TICKS] = max(1, int(bat["critical_ms"]) * 1000 // period)
+    m[T.P_BATT_TICKS] = max(1, int(bat["critical_ms"]) * 1000 // (period * T.SLOW_TICKS))
     dep = b["depth"]
     m[T.P_HARD_LO_UM] = int(dep["hard_min_um"])
     m[T.P_HARD_HI_UM] = int(dep["hard_max_um"])

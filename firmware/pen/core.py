@@ -2,7 +2,6 @@
 # tick runs on, plus the commands people give (start, speed, depth, zone,
 # clear), each checked here with a clear refusal and checked again by the
 # tick.  Commands only write command words; the tick decides.
-from pen import board as boardlib
 from pen import faults, zones
 from pen import tick as T
 from pen.mem import new_memory
@@ -22,6 +21,7 @@ class Refused(Exception):
 class Core:
     def __init__(self, board, level=1, depth_um=None, zone=zones.DEFAULT_ZONE,
                  profile=zones.DEFAULT_PROFILE, fast_memory=False):
+        from pen import board as boardlib  # boot-only: pen.startup drops it after
         boardlib.check(board)
         self.board = board
         self.m = m = new_memory(fast_memory)

@@ -3,6 +3,7 @@
 # ("T {json}") when asked for.  See docs/protocol.md.  Any byte sequence is
 # safe input: it is answered, or dropped with an error, and never moves the
 # motor except through the checked commands.
+import gc
 import json
 
 from pen import faults, zones
@@ -122,7 +123,11 @@ class Protocol:
     def cmd_info(self, args):
         self._nargs(args, 0, 0, "info")
         b = self.app.board
+        free = getattr(gc, "mem_free", None)
         return json.dumps({
+            "mem_free": free() if free else None,
+            "mem_alloc": gc.mem_alloc() if free else None,
+            "heap_live_max": self.app.heap_live_max,
             "firmware": VERSION, "board": b["name"], "port": b["port"],
             "levels_sps": self.core.levels, "period_us": b["control_period_us"],
             "hard_limits_um": [b["depth"]["hard_min_um"], b["depth"]["hard_max_um"]],

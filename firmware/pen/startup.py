@@ -9,6 +9,7 @@
 #       watchdog fault latched.
 #   speed-down held at power-on: maintenance mode straight away (no loop,
 #       no watchdog) to recover a pen whose firmware misbehaves.
+import gc
 import sys
 
 from pen.hal import B_SPEED_DOWN
@@ -17,42 +18,56 @@ from pen.hal import B_SPEED_DOWN
 def make_hal(board):
     port = board["port"]
     if port == "rp2":
-        from pen.hal_rp2 import RP2HAL as HAL
-    elif port == "esp32":
-        from pen.hal_esp32 import ESP32HAL as HAL
-    elif port == "sim":
-        from sim.virtual import VirtualHAL as HAL
-    else:
-        raise ValueError("board port '{}' has no HAL (rp2, esp32, sim)".format(port))
-    return HAL(board)
+        from pen.hal_rp2 import RP2HAL
+        return RP2HAL(board)
+    if port == "esp32":
+        from pen.hal_esp32 import ESP32HAL
+        return ESP32HAL(board)
+    if port == "sim":
+        from sim.virtual import VirtualHAL
+        return VirtualHAL(board)
+    raise ValueError("board port '{}' has no HAL (rp2, esp32, sim)".format(port))
 
 
 def run(board, ticks=0):
-    hal = make_hal(board)
+    # Import first, build the HAL after: compiling from source needs heap,
+    # most for the largest modules, so they come first with a collection
+    # between (until the HAL exists the outputs stay as boot.py left them: off).
+    from pen.protocol import Protocol  # noqa: F401  (App loads it)
+    gc.collect()
+    from pen.app import App
+    gc.collect()
+    from pen import board as _boardlib  # noqa: F401  (boot-only, dropped after boot)
+    gc.collect()
+    from pen.eventlog import EventLog
+    from pen.integrity import check_manifest
+    from pen.link import StdioLink
+    from pen.settings import Settings
+    gc.collect()
+    hal = None
     app = None
     try:
+        hal = make_hal(board)
         if hal.buttons() & B_SPEED_DOWN:
             hal.maintenance()
             print("needlepen: speed-down held at power-on: maintenance mode, motor disabled")
             return None
-        from pen.app import App
-        from pen.eventlog import EventLog
-        from pen.integrity import check_manifest
-        from pen.link import StdioLink
-        from pen.settings import Settings
-        settings = Settings()
-        log = EventLog()
-        app = App(board, hal, hal.clock, settings=settings, log=log, link=StdioLink())
+        app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(), link=StdioLink())
         app.boot(integrity_problem=check_manifest(required=board["port"] != "sim"))
+        sys.modules.pop("pen.board", None)          # boot-only code
+        sys.modules.pop("pen.integrity", None)
+        gc.collect()
         print("needlepen: running on {} ({} us period); send 'help'".format(board["name"], app.period_us))
         app.run(ticks)
         return app
     except KeyboardInterrupt:
-        hal.off()
-        hal.maintenance()
+        if hal is not None:
+            hal.off()
+            hal.maintenance()
         print("needlepen: stopped by Ctrl-C: motor off, maintenance mode (reset to run)")
     except Exception as e:
-        hal.off()
+        if hal is not None:
+            hal.off()
         print("needlepen: stopped by an error: motor off; the watchdog will restart the pen")
         sys.print_exception(e)
         if app is not None and app.log is not None:
@@ -62,5 +77,6 @@ def run(board, ticks=0):
             except Exception:
                 pass
     finally:
-        hal.off()
+        if hal is not None:
+            hal.off()
     return app

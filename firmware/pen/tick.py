@@ -89,6 +89,9 @@ S_DUTY = const(68)           # duty before the fault override (diagnostics)
 S_EMF_CHZ = const(69)        # stroke rate estimated from the back-EMF
 S_TM_COUNT = const(70)
 S_IMIN_COUNT = const(71)
+S_SLOW = const(72)           # ticks to the next _supply()
+S_SLOW_ACT = const(73)       # fault causes found by _supply()
+S_SLOW_WARN = const(74)
 
 # ---- parameters: from the board definition and settings, set at boot ------
 P_PERIOD_US = const(80)
@@ -112,7 +115,7 @@ P_OT_HYST_DC = const(104)
 P_BATT_LOW_MV = const(105)
 P_BATT_CRIT_MV = const(106)
 P_BATT_HYST_MV = const(107)
-P_BATT_TICKS = const(108)
+P_BATT_TICKS = const(108)    # in slow ticks (SLOW_TICKS each)
 P_HARD_LO_UM = const(109)
 P_HARD_HI_UM = const(110)
 P_DEPTH_TOL_UM = const(111)
@@ -185,6 +188,7 @@ ST_RUNNING = const(1)
 ST_FAULT = const(2)
 
 _AGE_STALE_US = const(1000000)   # no pulse for 1 s: the rate is 0
+SLOW_TICKS = const(8)            # battery and temperature every 8 ticks
 _CHZ_US = const(100000000)       # cHz * period_us
 
 
@@ -230,9 +234,9 @@ def _observe(m: ptr32):
     s = 1
     s = s << 31
     k = (s << 1) - 1
-    act = m[I_EXT_FAULTS]
+    act = m[I_EXT_FAULTS] | m[S_SLOW_ACT]     # + battery/temperature (_supply)
     m[I_EXT_FAULTS] = 0
-    warn = 0
+    warn = m[S_SLOW_WARN]
     running = m[S_STATE] == ST_RUNNING and m[S_RUN_TICKS] > m[P_START_GRACE]
 
     # Raw ADC counts to units: (raw - ofs) * q16 >> 16; |product| < 2**31
@@ -244,25 +248,6 @@ def _observe(m: ptr32):
     m[S_DEPTH_A_UM] = a
     m[S_DEPTH_B_UM] = b
     m[S_DEPTH_UM] = (a + b) >> 1
-    # Battery and temperature: first-order filters (value * 16) so that a
-    # single noisy sample neither trips nor clears anything.
-    v = (((m[I_VBAT_RAW] & 0xFFFF) - m[P_VBAT_OFS]) * m[P_VBAT_Q16]) >> 16
-    f = ((m[S_VBAT_F] + s) & k) - s
-    if f == 0:
-        f = v << 4                            # first reading seeds the filter
-    f += ((v << 4) - f) >> 4
-    m[S_VBAT_F] = f
-    v = f >> 4
-    m[S_VBAT_MV] = v
-    t = (((m[I_TEMP_RAW] & 0xFFFF) - m[P_TEMP_OFS]) * m[P_TEMP_Q16]) >> 16
-    f = ((m[S_TEMP_F] + s) & k) - s
-    if f == 0:
-        f = t << 4
-    f += ((t << 4) - f) >> 6
-    m[S_TEMP_F] = f
-    t = f >> 4
-    m[S_TEMP_DC] = t
-
     # Stroke rate from the last revolution; a pulse that is late already
     # bounds the rate from above.  No revolution measured yet: rate 0.
     p = m[I_TACH_PERIOD_US] & 0x3FFFFFFF
@@ -285,26 +270,6 @@ def _observe(m: ptr32):
     else:
         n = 0
     m[S_OC_COUNT] = n
-
-    # Over-temperature, with hysteresis so that "cause gone" means cooled.
-    if t > m[P_OT_DC] or (t > m[P_OT_DC] - m[P_OT_HYST_DC] and (m[S_FAULTS] & F_OVERTEMP)):
-        act |= F_OVERTEMP
-
-    # Battery: critical after P_BATT_TICKS below the level (load sag passes).
-    n = m[S_BATT_COUNT]
-    crit = m[P_BATT_CRIT_MV]
-    if m[S_FAULTS] & F_BATT_CRITICAL:
-        crit += m[P_BATT_HYST_MV]
-    if v < crit:
-        n += 1
-        if n >= m[P_BATT_TICKS]:
-            act |= F_BATT_CRITICAL
-            n = m[P_BATT_TICKS]
-    else:
-        n = 0
-    m[S_BATT_COUNT] = n
-    if v < m[P_BATT_LOW_MV]:
-        warn |= W_BATT_LOW
 
     # Cartridge: seated, known, and not used up.  A new insertion starts a
     # fresh usage count.
@@ -365,6 +330,7 @@ def _observe(m: ptr32):
     # < 65536 * 16000, emf * 1024 < 2**24.
     n = m[S_TM_COUNT]
     if running:
+        v = ((m[S_VBAT_MV] + s) & k) - s
         emf = ((m[O_DUTY] * v) >> 16) - cur * m[P_R_MOHM] // 1000
         est = 0
         if emf > 0:
@@ -414,6 +380,60 @@ def _observe(m: ptr32):
 
     m[S_WARN] = warn
     m[S_ACTIVE] = act
+
+
+@micropython.viper
+def _supply(m: ptr32):
+    # Battery and motor temperature, every SLOW_TICKS ticks (they are
+    # 100 Hz signals): readings to units, first-order filters (value * 16)
+    # so that a single noisy sample neither trips nor clears anything, and
+    # their fault causes and warnings into S_SLOW_ACT / S_SLOW_WARN, which
+    # _observe adds every tick.
+    s = 1
+    s = s << 31
+    k = (s << 1) - 1
+    act = 0
+    warn = 0
+    v = (((m[I_VBAT_RAW] & 0xFFFF) - m[P_VBAT_OFS]) * m[P_VBAT_Q16]) >> 16
+    f = ((m[S_VBAT_F] + s) & k) - s
+    if f == 0:
+        f = v << 4                            # first reading seeds the filter
+    f += ((v << 4) - f) >> 1                  # tau ~ 12 ms
+    m[S_VBAT_F] = f
+    v = f >> 4
+    m[S_VBAT_MV] = v
+    t = (((m[I_TEMP_RAW] & 0xFFFF) - m[P_TEMP_OFS]) * m[P_TEMP_Q16]) >> 16
+    f = ((m[S_TEMP_F] + s) & k) - s
+    if f == 0:
+        f = t << 4
+    f += ((t << 4) - f) >> 3                  # tau ~ 64 ms
+    m[S_TEMP_F] = f
+    t = f >> 4
+    m[S_TEMP_DC] = t
+
+    # Over-temperature, with hysteresis so that "cause gone" means cooled.
+    if t > m[P_OT_DC] or (t > m[P_OT_DC] - m[P_OT_HYST_DC] and (m[S_FAULTS] & F_OVERTEMP)):
+        act |= F_OVERTEMP
+
+    # Battery: critical after P_BATT_TICKS below the level (load sag passes);
+    # P_BATT_TICKS counts these slow ticks.
+    n = m[S_BATT_COUNT]
+    crit = m[P_BATT_CRIT_MV]
+    if m[S_FAULTS] & F_BATT_CRITICAL:
+        crit += m[P_BATT_HYST_MV]
+    if v < crit:
+        n += 1
+        if n >= m[P_BATT_TICKS]:
+            act |= F_BATT_CRITICAL
+            n = m[P_BATT_TICKS]
+    else:
+        n = 0
+    m[S_BATT_COUNT] = n
+    if v < m[P_BATT_LOW_MV]:
+        warn |= W_BATT_LOW
+
+    m[S_SLOW_ACT] = act
+    m[S_SLOW_WARN] = warn
 
 
 @micropython.viper
@@ -562,6 +582,11 @@ def tick(m: ptr32) -> int:
     # ints returned stay small so that the call allocates nothing.  The
     # stages talk through the memory, in this order.
     m[S_TICKS] = (m[S_TICKS] + 1) & 0x3FFFFFFF
+    n = m[S_SLOW] - 1
+    if n <= 0:
+        n = SLOW_TICKS
+        _supply(m)
+    m[S_SLOW] = n
     window(m)
     _observe(m)
     _interlock(m)

@@ -1,0 +1,92 @@
+# HAL for the RP2040 pen board (boards/pen_rp2040.py).  Translates only.
+#
+# Tachometer: a PIO state machine times each period between rising edges
+# in hardware (2 cycles per count at 10 MHz: 0.2 us resolution, no jitter
+# from interrupts or the GC); read() drains its FIFO.  ADC: current and the
+# depth sensors every tick; battery and motor temperature share ADC3 through
+# an analog switch (pin adc_mux), one each tick, the switch set a tick ahead
+# so the input has settled.  Nothing here allocates per tick.
+from array import array
+
+import rp2
+from machine import ADC, Pin
+
+from pen import clock as pen_clock
+from pen import tick as T
+from pen.hal_machine import AGE_MAX, MachineHAL
+from pen.pio_tach import PIO_FREQ, tach_period
+
+
+class RP2HAL(MachineHAL):
+    name = "rp2"
+
+    def __init__(self, board):
+        MachineHAL.__init__(self, board)
+        pins = board["pins"]
+        self.adc_cur = ADC(Pin(pins["adc_current"]))
+        self.adc_da = ADC(Pin(pins["adc_depth_a"]))
+        self.adc_db = ADC(Pin(pins["adc_depth_b"]))
+        self.adc_vt = ADC(Pin(pins["adc_vbat_temp"]))
+        self.mux = Pin(pins["adc_mux"], Pin.OUT, value=0)     # 0: battery, 1: temperature
+        self.phase = 0
+        self.leds = [Pin(pins["led_level" + str(i)], Pin.OUT, value=0) for i in range(1, 7)]
+        self.led_status = Pin(pins["led_status"], Pin.OUT, value=0)
+        self.led_fault = Pin(pins["led_fault"], Pin.OUT, value=0)
+        self._shown = -1
+        tach = Pin(pins["tach"], Pin.IN, Pin.PULL_UP)
+        self.sm = rp2.StateMachine(0, tach_period, freq=PIO_FREQ, in_base=tach, jmp_pin=tach)
+        self.sm.active(1)
+        self.periods = array("i", [0] * self.ppr)    # last ppr edge-to-edge periods, us
+        self.slot = 0
+        self.count = 0
+        self.last_edge = pen_clock.ticks_us()
+
+    def read(self, m):
+        now = pen_clock.ticks_us()
+        sm = self.sm
+        while sm.rx_fifo():
+            counts = sm.get()
+            self.periods[self.slot] = counts // 5       # 5 counts per us
+            self.slot = (self.slot + 1) % self.ppr
+            self.count = (self.count + 1) & 0x3FFFFFFF
+            self.last_edge = now
+        if self.count > self.ppr:
+            rev = 0
+            for i in range(self.ppr):                   # (range loops do not allocate)
+                rev += self.periods[i]
+            m[T.I_TACH_PERIOD_US] = rev
+        else:
+            m[T.I_TACH_PERIOD_US] = 0
+        age = pen_clock.ticks_diff(now, self.last_edge)
+        m[T.I_TACH_AGE_US] = age if 0 <= age < AGE_MAX else AGE_MAX
+        m[T.I_TACH_COUNT] = self.count
+        m[T.I_CURRENT_RAW] = self.adc_cur.read_u16()
+        m[T.I_DEPTH_A_RAW] = self.adc_da.read_u16()
+        m[T.I_DEPTH_B_RAW] = self.adc_db.read_u16()
+        if self.phase:
+            m[T.I_TEMP_RAW] = self.adc_vt.read_u16()
+            self.mux.value(0)
+        else:
+            m[T.I_VBAT_RAW] = self.adc_vt.read_u16()
+            self.mux.value(1)
+        self.phase ^= 1
+        self.read_cartridge(m)
+
+    def show(self, view):
+        # Level bar; while a message shows (depth or zone being changed) the
+        # bar is the depth as a fraction of the limit.  Status LED: running;
+        # fault LED: a latched fault.
+        if view.mode == "off":
+            lit = 0
+        elif view.message and view.limit_um:
+            lit = max(1, view.depth_um * 6 // view.limit_um)
+        else:
+            lit = view.level
+        key = lit * 16 + (view.mode == "running") * 2 + (view.fault is not None)
+        if key == self._shown:
+            return
+        self._shown = key
+        for i in range(6):
+            self.leds[i].value(1 if i < lit else 0)
+        self.led_status.value(1 if view.mode == "running" else 0)
+        self.led_fault.value(1 if view.fault is not None else 0)
