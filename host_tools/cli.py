@@ -6,6 +6,7 @@
     needlepen status --port P     print the pen's status once
     needlepen log --port P        fetch the pen's event log
     needlepen virtual-pen         a simulated pen on a pseudo-terminal
+    needlepen boards [NAME]       board definitions and pin maps
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from host_tools import sim_cmd
+from host_tools import boards_cmd, sim_cmd
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "sim": sim_cmd.add_parser,
+    "boards": boards_cmd.add_parser,
 }
 
 
