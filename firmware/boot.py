@@ -3,11 +3,13 @@
 # reset left the pins in.
 try:
     from board import BOARD
-    from machine import Pin
 
-    for _name in ("motor_enable", "motor_pwm", "act_a", "act_b"):
-        _pin = BOARD["pins"].get(_name)
-        if _pin is not None:
-            Pin(_pin, Pin.OUT, value=0)
-except Exception as e:        # no board file yet, or not a pen: nothing to hold
+    if BOARD["pins"]:                 # the virtual board has none
+        from machine import Pin
+
+        for _name in ("motor_enable", "motor_pwm", "act_a", "act_b"):
+            _pin = BOARD["pins"].get(_name)
+            if _pin is not None:
+                Pin(_pin, Pin.OUT, value=0)
+except Exception as e:        # no board file yet: nothing to hold
     print("boot.py:", e)

@@ -26,7 +26,8 @@ def load(name: str) -> dict[str, Any]:
 def flatten(name: str) -> str:
     """Source of a standalone board.py for board `name` (plain literals only,
     readable by MicroPython)."""
-    b = load(name)
+    b = dict(load(name))
+    b["file"] = name                  # which boards/*.py it came from (for the next deploy)
     return (f"# Board definition '{b['name']}', written by needlepen deploy from boards/{name}.py.\n"
             f"# Edit boards/{name}.py and deploy again rather than editing this file.\n"
             f"BOARD = {b!r}  # type: dict\n")

@@ -15,10 +15,11 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from host_tools import boards_cmd, sim_cmd
+from host_tools import boards_cmd, pen_cmds, sim_cmd
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "sim": sim_cmd.add_parser,
+    "pen": pen_cmds.add_parsers,
     "boards": boards_cmd.add_parser,
 }
 

@@ -73,6 +73,8 @@ class App:
                 core.raise_fault(T.F_SETTINGS)
                 self.event("settings", "; ".join(self.settings.problems)[:100] or "invalid")
             self.settings.apply(core)
+            if self.settings.values["latched"]:
+                self.event("restored", ",".join(faults.names(self.settings.values["latched"])))
         if cause == "watchdog":
             core.raise_fault(T.F_WATCHDOG)
         if integrity_problem:

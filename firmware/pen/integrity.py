@@ -1,8 +1,11 @@
 # Firmware integrity at boot: the files on the pen against the manifest the
-# deploy wrote (sha256 of each).  A mismatch keeps the motor disabled (the
-# INTEGRITY fault) and says which file.  A missing manifest is a fault on a
-# real pen (required=True) and allowed for the virtual one.
+# deploy wrote (sha256 of each), and no firmware file the manifest does not
+# list (a stray .mpy could shadow a checked .py).  A mismatch keeps the motor
+# disabled (the INTEGRITY fault) and says which file.  A missing manifest is
+# a fault on a real pen (required=True) and allowed for the virtual one; a
+# deploy.lock left behind means a deploy was cut off.
 import json
+import os
 from binascii import hexlify
 from hashlib import sha256
 
@@ -23,6 +26,11 @@ def file_hash(path):
 def check_manifest(path=MANIFEST, required=True):
     """None if every file matches; else what is wrong (a short string)."""
     try:
+        os.stat("deploy.lock")
+        return "a deploy was interrupted: deploy again"
+    except OSError:
+        pass
+    try:
         with open(path) as f:
             manifest = json.load(f)
     except OSError:
@@ -37,4 +45,12 @@ def check_manifest(path=MANIFEST, required=True):
             return "missing file " + name
         if got != want:
             return "changed file " + name
+    for d in ("pen", "sim"):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for n in names:
+            if d + "/" + n not in files:
+                return "unexpected file {}/{}".format(d, n)
     return None

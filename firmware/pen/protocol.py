@@ -72,6 +72,8 @@ class Protocol:
                     self._err("too_long", "line longer than {} characters dropped".format(MAX_LINE))
                 elif line:
                     self.line(line)
+            elif b < 32 and b != 9:
+                pass                      # other control bytes (a host's REPL chatter): dropped
             elif not self.discarding:
                 if len(self.buf) >= MAX_LINE:
                     self.buf = bytearray()
@@ -128,7 +130,7 @@ class Protocol:
             "mem_free": free() if free else None,
             "mem_alloc": gc.mem_alloc() if free else None,
             "heap_live_max": self.app.heap_live_max,
-            "firmware": VERSION, "board": b["name"], "port": b["port"],
+            "firmware": VERSION, "board": b["name"], "board_file": b.get("file"), "port": b["port"],
             "levels_sps": self.core.levels, "period_us": b["control_period_us"],
             "hard_limits_um": [b["depth"]["hard_min_um"], b["depth"]["hard_max_um"]],
             "cartridges": self.core.cartridges, "zones": zones.zone_names(),

@@ -17,6 +17,8 @@ SCHEMA = {
     "profile": (zones.DEFAULT_PROFILE, tuple(zones.profile_names()), 0, 0),
     "auto_off_s": (300, "int", 30, 3600),
     "cart_use_s": (0, "int", 0, 100000),
+    # faults latched at power-off: a power cycle is not a deliberate clear
+    "latched": (0, "int", 0, T.F_ALL),
     # calibration, ADC counts added to the board's offsets; +-1500 counts is
     # at most 69 um of depth, inside the 100 um depth tolerance
     "cal_depth_a": (0, "int", -1500, 1500),
@@ -103,6 +105,8 @@ class Settings:
         # at power-off: its usage continues (a reboot does not renew it)
         m[T.S_CART_USE_S] = v["cart_use_s"]
         m[T.S_CART_SEEN] = 1 if m[T.I_CART_PRESENT] else 0
+        if v["latched"]:
+            core.raise_fault(v["latched"])      # still latched: clear them deliberately
 
     def capture(self, core, auto_off_s=None):
         """Take the current choices from a running core."""
@@ -113,5 +117,6 @@ class Settings:
         v["zone"] = core.zone
         v["profile"] = core.profile
         v["cart_use_s"] = m[T.S_CART_USE_S] if m[T.I_CART_PRESENT] else 0
+        v["latched"] = m[T.S_FAULTS]
         if auto_off_s is not None:
             v["auto_off_s"] = auto_off_s

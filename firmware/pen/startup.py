@@ -15,17 +15,17 @@ import sys
 from pen.hal import B_SPEED_DOWN
 
 
-def make_hal(board):
+def hal_class(board):
     port = board["port"]
     if port == "rp2":
         from pen.hal_rp2 import RP2HAL
-        return RP2HAL(board)
+        return RP2HAL
     if port == "esp32":
         from pen.hal_esp32 import ESP32HAL
-        return ESP32HAL(board)
+        return ESP32HAL
     if port == "sim":
         from sim.virtual import VirtualHAL
-        return VirtualHAL(board)
+        return VirtualHAL
     raise ValueError("board port '{}' has no HAL (rp2, esp32, sim)".format(port))
 
 
@@ -33,6 +33,8 @@ def run(board, ticks=0):
     # Import first, build the HAL after: compiling from source needs heap,
     # most for the largest modules, so they come first with a collection
     # between (until the HAL exists the outputs stay as boot.py left them: off).
+    HAL = hal_class(board)
+    gc.collect()
     from pen.protocol import Protocol  # noqa: F401  (App loads it)
     gc.collect()
     from pen.app import App
@@ -47,7 +49,7 @@ def run(board, ticks=0):
     hal = None
     app = None
     try:
-        hal = make_hal(board)
+        hal = HAL(board)
         if hal.buttons() & B_SPEED_DOWN:
             hal.maintenance()
             print("needlepen: speed-down held at power-on: maintenance mode, motor disabled")

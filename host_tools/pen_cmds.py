@@ -1,0 +1,240 @@
+"""The `needlepen` commands that talk to a pen: deploy, status, log, console,
+virtual-pen."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from host_tools import boardfile
+from host_tools.link import LinkError, PenLink
+
+PORT_HELP = "the pen's serial port (e.g. /dev/ttyACM0), or the port a virtual pen printed"
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("deploy", help="copy the firmware and a board definition to a pen",
+                       description=DEPLOY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--board", default=None,
+                   help=f"board definition (default: the one on the pen, else virtual); one of: "
+                        f"{', '.join(boardfile.names())}")
+    p.add_argument("--mpy", action="store_true", help="precompile with mpy-cross for the board's chip")
+    p.add_argument("--no-reset", action="store_true", help="leave the pen at the REPL afterwards")
+    p.set_defaults(run=run_deploy)
+
+    p = sub.add_parser("status", help="print the pen's status once",
+                       description="Ask the pen for its status once and print it.")
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(run=run_status)
+
+    p = sub.add_parser("log", help="fetch the pen's event and fault log",
+                       description="Fetch the pen's event log (boots, starts, stops, faults, clears, settings).")
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("-n", type=int, default=50, help="the last N events (default 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(run=run_log)
+
+    p = sub.add_parser("console", help="live telemetry and control", description=CONSOLE_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--lines", action="store_true",
+                   help="line mode even on a terminal: commands from stdin, answers on stdout")
+    p.add_argument("--json", action="store_true", help="line mode output as JSON lines")
+    p.add_argument("--rate", type=int, default=10, help="telemetry rate, Hz (default 10)")
+    p.set_defaults(run=run_console)
+
+    p = sub.add_parser("virtual-pen", help="a simulated pen on a pseudo-terminal", description=VPEN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dir", default=os.path.join("out", "virtual-pen"),
+                   help="the pen's filesystem (default out/virtual-pen)")
+    p.add_argument("--link", help="also make this path a symlink to the port")
+    p.add_argument("--fresh", action="store_true", help="start from a factory-fresh filesystem")
+    p.add_argument("--verbose", action="store_true", help="log the supervisor's view of resets and the REPL")
+    p.set_defaults(run=run_virtual_pen)
+
+
+DEPLOY_HELP = """Copy the firmware and a board definition to a pen with mpremote,
+optionally precompiled with mpy-cross for the board's chip, write a manifest of
+file hashes, verify it on the pen and reset the pen.
+
+Interrupting the firmware stops the motor first.  A deploy that fails or is
+cut off leaves the pen booting with the motor disabled (integrity fault)
+until a deploy completes.
+
+examples:
+  needlepen deploy --port /dev/ttyACM0 --board pen_rp2040 --mpy
+  needlepen deploy --port /dev/ttyUSB0 --board pen_esp32
+  needlepen deploy --port /dev/pts/7            # a virtual pen
+"""
+
+CONSOLE_HELP = """Live telemetry of a pen, and control.
+
+On a terminal: a refreshing view; keys
+  space  start / stop        + -  speed level up / down
+  ] [    depth +/- 0.05 mm   c    clear faults
+  :      type a command      q    quit
+
+Otherwise (or with --lines): protocol commands from stdin, one per line,
+each answer on stdout; "wait SECONDS" pauses and prints the telemetry that
+arrives meanwhile.  Commands: needlepen console --port P <<< help
+"""
+
+VPEN_HELP = """Start the real firmware (main.py with the virtual board and the
+simulated plant) in the MicroPython unix port on a pseudo-terminal and print
+its port.  deploy, console, status, log and mpremote ("mpremote connect PORT
+resume ...") use it exactly as a pen on USB.  Its filesystem is --dir; a new
+one gets the firmware as from the factory.  The virtual pen also answers
+"sim ..." commands (press buttons, touch skin, inject faults): see "sim" in
+the console.  Runs until interrupted.
+"""
+
+
+# ---- deploy ------------------------------------------------------------------------
+
+def _board_on_pen(port: str) -> str | None:
+    try:
+        with PenLink(port, restart=True) as link:
+            a = link.command("info")
+            return a.json().get("board_file") if a.ok else None
+    except LinkError:
+        return None
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from host_tools.deploy import DeployError, deploy
+    board = args.board
+    if board is None:
+        board = _board_on_pen(args.port) or "virtual"
+        print(f"board: {board} (from the pen; use --board to choose)")
+    try:
+        boardfile.load(board)
+        deploy(args.port, board, mpy=args.mpy, reset=not args.no_reset)
+    except (DeployError, ValueError) as e:
+        print(f"needlepen deploy: {e}", file=sys.stderr)
+        return 1
+    print("done")
+    return 0
+
+
+# ---- status and log ------------------------------------------------------------------
+
+def _open(port: str) -> PenLink:
+    try:
+        return PenLink(port)
+    except LinkError as e:
+        print(f"needlepen: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def format_status(s: dict[str, Any]) -> str:
+    lo, hi = s["limit_um"]
+    lines = [
+        f"state     {s['state']}" + (f"  FAULTS: {', '.join(s['faults'])}" if s["faults"] else ""),
+        f"speed     level {s['level']}/{s['levels']}: {s['rate_sps']:.1f} strokes/s (target {s['target_sps']:.0f})",
+        f"depth     {s['depth_um'] / 1000:.2f} mm measured, {s['depth_target_um'] / 1000:.2f} mm target, "
+        f"limit {lo / 1000:.2f}-{hi / 1000:.2f} mm ({s['zone']}, {s['profile']})",
+        f"cartridge {s['cartridge'] or 'none'}, used {s['cartridge_use_s'] // 60} min {s['cartridge_use_s'] % 60} s",
+        f"battery   {s['battery_mv'] / 1000:.2f} V   motor {s['temp_c']:.1f} C, {s['current_ma']} mA, duty {s['duty']}",
+    ]
+    if s.get("warnings"):
+        lines.append(f"warnings  {', '.join(s['warnings'])}")
+    loop = s.get("loop")
+    if loop:
+        lines.append(f"loop      jitter {loop['jitter_us']} us, longest step {loop['exec_max_us']} us, "
+                     f"overruns {loop['overruns']}")
+    return "\n".join(lines)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    with _open(args.port) as link:
+        a = link.command("status")
+    if not a.ok:
+        print(f"needlepen status: {a.code} {a.text}", file=sys.stderr)
+        return 1
+    s = a.json()
+    print(json.dumps(s) if args.json else format_status(s))
+    return 0
+
+
+def run_log(args: argparse.Namespace) -> int:
+    with _open(args.port) as link:
+        a = link.command(f"log {max(0, args.n)}", timeout=15)
+    if not a.ok:
+        print(f"needlepen log: {a.code} {a.text}", file=sys.stderr)
+        return 1
+    for line in a.lines:
+        e = json.loads(line)
+        if args.json:
+            print(json.dumps(e))
+        else:
+            print(f"#{e['seq']:<5} boot {e['boot']:<3} {e['ms'] / 1000:10.3f} s  {e['kind']:10} {e['detail']}")
+    return 0
+
+
+# ---- console ---------------------------------------------------------------------------
+
+def run_console(args: argparse.Namespace) -> int:
+    with _open(args.port) as link:
+        if args.lines or args.json or not sys.stdin.isatty():
+            return _console_lines(link, args)
+        from host_tools.console import interactive
+        return interactive(link, args.rate)
+
+
+def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
+    def out(obj: dict[str, Any], text: str) -> None:
+        print(json.dumps(obj) if args.json else text, flush=True)
+
+    link.command(f"tele on {args.rate}")
+    failed = 0
+    for raw in sys.stdin:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.split()[0] == "wait":
+            try:
+                seconds = float(line.split()[1])
+            except (IndexError, ValueError):
+                out({"error": "usage: wait SECONDS"}, "usage: wait SECONDS")
+                continue
+            link.telemetry.clear()
+            link.pump(seconds)
+            for t in link.telemetry:
+                out({"telemetry": t}, "T " + json.dumps(t))
+            continue
+        a = link.command(line, timeout=15)
+        for extra in a.lines:
+            out({"line": json.loads(extra)}, "L " + extra)
+        failed += not a.ok
+        out({"command": line, "ok": a.ok, "code": a.code, "answer": a.text},
+            ("OK " if a.ok else f"ERR {a.code} ") + a.text)
+    link.command("tele off")
+    return 1 if failed else 0
+
+
+# ---- virtual pen -------------------------------------------------------------------------
+
+def run_virtual_pen(args: argparse.Namespace) -> int:
+    from host_tools.virtualpen import BOOT, Supervisor, micropython_bin, prepare_flash
+    fresh = prepare_flash(args.dir, fresh=args.fresh)
+    flash = os.path.abspath(args.dir)
+    sup = Supervisor([micropython_bin(), "-i", BOOT], flash, args.link, log=sys.stderr if args.verbose else None)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    print(f"virtual pen on {sup.host_path}" + (f" (also {args.link})" if args.link else ""), flush=True)
+    print(f"  filesystem {flash}{' (factory fresh)' if fresh else ''}; stop with Ctrl-C", flush=True)
+    print(f"  try: needlepen console --port {sup.host_path}", flush=True)
+    try:
+        sup.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        sup.stop()
+    time.sleep(0)
+    return 0
