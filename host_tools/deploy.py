@@ -104,6 +104,22 @@ def manifest(board_name: str, files: dict[str, bytes], mpy: bool) -> bytes:
     }, indent=1).encode()
 
 
+def write_stage(directory: str, board_name: str, mpy: bool = False) -> list[str]:
+    """Write the deploy's files and manifest into `directory`; returns the
+    mpremote commands that copy them to a pen by hand (PORT to fill in)."""
+    files = stage(board_name, mpy)
+    root = Path(directory)
+    for dest, data in files.items():
+        p = root / dest
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    (root / MANIFEST).write_bytes(manifest(board_name, files, mpy))
+    dirs = sorted({k.split("/")[0] for k in files if "/" in k})
+    top = sorted(k for k in files if "/" not in k)
+    return [f"cd {root}",
+            f"mpremote connect PORT fs cp -r {' '.join(dirs)} {' '.join(top)} {MANIFEST} : + reset"]
+
+
 # Runs on the pen: hash the listed files (one round trip for all of them).
 _HASH_SCRIPT = """
 import hashlib, binascii, json

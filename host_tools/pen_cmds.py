@@ -20,7 +20,10 @@ PORT_HELP = "the pen's serial port (e.g. /dev/ttyACM0), or the port a virtual pe
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("deploy", help="copy the firmware and a board definition to a pen",
                        description=DEPLOY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
+    p.add_argument("--stage", metavar="DIR",
+                   help="write what the pen would get (with manifest.json) into DIR instead, and print the "
+                        "mpremote commands that copy it")
     p.add_argument("--board", default=None,
                    help=f"board definition (default: the one on the pen, else virtual); one of: "
                         f"{', '.join(boardfile.names())}")
@@ -28,14 +31,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reset", action="store_true", help="leave the pen at the REPL afterwards")
     p.set_defaults(run=run_deploy)
 
-    p = sub.add_parser("status", help="print the pen's status once",
-                       description="Ask the pen for its status once and print it.")
+    p = sub.add_parser("status", help="print the pen's status once", description=STATUS_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", required=True, help=PORT_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run_status)
 
-    p = sub.add_parser("log", help="fetch the pen's event and fault log",
-                       description="Fetch the pen's event log (boots, starts, stops, faults, clears, settings).")
+    p = sub.add_parser("log", help="fetch the pen's event and fault log", description=LOG_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", required=True, help=PORT_HELP)
     p.add_argument("-n", type=int, default=50, help="the last N events (default 50)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -59,6 +62,28 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true", help="log the supervisor's view of resets and the REPL")
     p.set_defaults(run=run_virtual_pen)
 
+
+STATUS_HELP = """Ask the pen for its status once and print it: state and faults,
+speed level and measured stroke rate, depth against the active limit, zone,
+cartridge, battery, motor temperature and current, loop timing.  If the pen
+sits at the MicroPython REPL (after an mpremote session) its firmware is
+restarted first.
+
+examples:
+  needlepen status --port /dev/ttyACM0
+  needlepen status --port /dev/ttyACM0 --json | jq .faults
+"""
+
+LOG_HELP = """Fetch the pen's event log: boots (with the reset cause), starts and
+stops (button or protocol), faults as they latched, clears, settings saved,
+settings found damaged, integrity problems.  The pen keeps the newest 8-16 KB
+on flash; each entry carries the boot number and milliseconds since that
+boot (the pen has no calendar clock).
+
+examples:
+  needlepen log --port /dev/ttyACM0 -n 20
+  needlepen log --port /dev/ttyACM0 --json > pen-log.jsonl
+"""
 
 DEPLOY_HELP = """Copy the firmware and a board definition to a pen with mpremote,
 optionally precompiled with mpy-cross for the board's chip, write a manifest of
@@ -108,7 +133,18 @@ def _board_on_pen(port: str) -> str | None:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from host_tools.deploy import DeployError, deploy
+    from host_tools.deploy import DeployError, deploy, write_stage
+    if args.stage:
+        try:
+            cmds = write_stage(args.stage, args.board or "virtual", args.mpy)
+        except (DeployError, ValueError) as e:
+            print(f"needlepen deploy: {e}", file=sys.stderr)
+            return 1
+        print(f"staged in {args.stage}; to copy it by hand:\n" + "\n".join("  " + c for c in cmds))
+        return 0
+    if not args.port:
+        print("needlepen deploy: --port is required (or --stage DIR)", file=sys.stderr)
+        return 2
     board = args.board
     if board is None:
         board = _board_on_pen(args.port) or "virtual"
