@@ -19,9 +19,9 @@ class SleepClock:
     ticks_add = staticmethod(time.ticks_add)
 
     @staticmethod
-    def wait_until(deadline):
+    def wait_until(deadline, max_us):
         d = time.ticks_diff(deadline, time.ticks_us())
-        if d > 0:
+        if 0 < d <= max_us:
             time.sleep_us(d)
 
 

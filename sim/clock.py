@@ -30,11 +30,15 @@ class VirtualClock:
     def ticks_us(self) -> int:
         return (self.now_us + self.origin) & _MASK
 
-    def wait_until(self, deadline: int) -> None:
+    def wait_until(self, deadline: int, max_us: int) -> None:
         d = ((deadline - self.now_us - self.origin + _HALF) & _MASK) - _HALF
-        if d > 0:
+        if 0 < d <= max_us:
             self.now_us += d
         self.now_us += self.wake_jitter_us
+
+    def jump(self, us: int) -> None:
+        """The tick counter jumps (a glitch) without time passing for the plant."""
+        self.origin += us
 
     def advance(self, us: int) -> None:
         self.now_us += us

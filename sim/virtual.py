@@ -33,9 +33,9 @@ class RealtimeClock:
         self._last = t
         return t
 
-    def wait_until(self, deadline):
+    def wait_until(self, deadline, max_us):
         d = time.ticks_diff(deadline, self.ticks_us())
-        if d > 0:
+        if 0 < d <= max_us:
             time.sleep_us(d)
 
 

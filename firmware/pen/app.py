@@ -9,7 +9,10 @@ from pen.core import Core
 from pen.scheduler import Scheduler
 from pen.ui import SAMPLE_MS, UI
 
-WATCHDOG_MS = 2000            # hardware watchdog timeout (RP2040 max ~8.3 s)
+# Hardware watchdog timeout: how long the motor can run unsupervised if the
+# loop hangs.  Fed every 10 ms from the loop; the longest legitimate stop is a
+# flash sector write with the motor off (~50 ms on an RP2040).
+WATCHDOG_MS = 250
 
 
 class App:

@@ -18,6 +18,7 @@ FAULTS = (
     (T.F_INTERNAL, "internal", "internal error in the firmware"),
     (T.F_TACH_MISMATCH, "tach_mismatch", "tach disagrees with the motor's back-EMF"),
     (T.F_CURRENT_SENSOR, "current_sensor", "current sensor reads no current while the motor turns"),
+    (T.F_CLOCK, "clock", "control timing lost: the clock jumped or the loop stood still"),
 )
 
 WARNINGS = (

@@ -2,8 +2,10 @@
 # clock, measures every period, and raises LOOP_OVERRUN when overruns persist.
 #
 # The clock is any object with ticks_us(), ticks_diff(a, b), ticks_add(t, d)
-# and wait_until(deadline): pen.clock on the pen, a virtual clock in the
-# simulator.  Times are only ever combined with ticks_diff/ticks_add, so the
+# and wait_until(deadline, max_us): pen.clock on the pen, a virtual clock in
+# the simulator.  wait_until never waits longer than max_us: a clock that
+# jumped backwards must not hold the loop (and the motor's last duty)
+# hostage.  Times are only ever combined with ticks_diff/ticks_add, so the
 # statistics stay exact across the ticks counter's wraparound.
 import micropython
 from micropython import const
@@ -26,14 +28,21 @@ BUCKET = const(10)        # overrun leaky bucket
 TRIPPED = const(11)       # 1 while LOOP_OVERRUN is being raised
 _WEIGHT = const(12)
 _TRIP = const(13)
-STATS_WORDS = const(14)
+N_JUMPS = const(14)       # implausible timing: the clock ran backwards or the loop stood still
+STATS_WORDS = const(15)
+JUMP_US = const(50000)    # a start later than this is a blocked loop or a clock jump
 
 _BIG = const(0x3FFFFFFF)
 
 
 @micropython.viper
 def _account(st: ptr32, late: int, period: int, exec_us: int, nominal: int) -> int:
-    # Book one tick.  Returns bit 0: it overran; bit 1: overrun fault raised.
+    # Book one tick.  Returns bit 0: it overran; bit 1: overrun fault raised;
+    # bit 2: implausible timing (started before its deadline by more than a
+    # period: the clock went backwards; or more than JUMP_US late).
+    if late < 0 - nominal or late > JUMP_US:
+        st[N_JUMPS] = st[N_JUMPS] + 1
+        return 4
     n = st[N_TICKS]
     st[LATE_LAST] = late
     if late > st[LATE_MAX]:
@@ -92,8 +101,9 @@ class Scheduler:
 
     def reset_stats(self):
         st = self.stats
-        for i in range(_WEIGHT):
-            st[i] = 0
+        for i in range(STATS_WORDS):
+            if i != _WEIGHT and i != _TRIP:
+                st[i] = 0
         st[PERIOD_MIN] = _BIG
 
     def healthy(self):
@@ -117,13 +127,20 @@ class Scheduler:
         prev = self._prev_start
         n = 0
         while ticks == 0 or n < ticks:
-            wait_until(deadline)
+            wait_until(deadline, period)
             start = ticks_us()
             step()
             end = ticks_us()
             r = _account(st, ticks_diff(start, deadline), ticks_diff(start, prev),
                          ticks_diff(end, start), period)
             if r:
+                if r & 4:
+                    # Timing lost.  A clock running backwards is always a
+                    # fault; a long stop only while the motor runs (flash
+                    # writes, done with the motor off, stall the chip too).
+                    if ticks_diff(start, deadline) < 0 or m[T.S_STATE] == T.ST_RUNNING:
+                        m[T.I_EXT_FAULTS] |= T.F_CLOCK
+                    deadline = start
                 if r & 2:
                     m[T.I_EXT_FAULTS] |= T.F_LOOP_OVERRUN
                 behind = ticks_diff(end, deadline)
@@ -155,4 +172,5 @@ class Scheduler:
             "overruns": st[N_OVERRUNS],
             "missed": st[N_MISSED],
             "overrun_fault": bool(st[TRIPPED]),
+            "clock_jumps": st[N_JUMPS],
         }

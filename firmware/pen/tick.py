@@ -164,7 +164,8 @@ F_INTEGRITY = const(0x0800)
 F_INTERNAL = const(0x1000)
 F_TACH_MISMATCH = const(0x2000)
 F_CURRENT_SENSOR = const(0x4000)
-F_ALL = const(0x7FFF)
+F_CLOCK = const(0x8000)
+F_ALL = const(0xFFFF)
 # Cartridge and depth conditions only latch when they appear while the motor
 # runs; at rest they just block a start (a practitioner changing cartridges
 # should not have to clear a fault every time).

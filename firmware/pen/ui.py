@@ -9,6 +9,8 @@
 #             stops at the active limit (the view flags "at limit")
 #   depth + and - held together 1 s: next treatment zone (motor stopped)
 #   any button while asleep only wakes the pen
+#   a button held 10 s is taken for stuck: ignored until released (a stuck
+#   depth or speed button cannot keep stepping)
 #   no button and motor stopped for auto_off_s: sleep (motor off, dark)
 from pen import faults, zones
 from pen import tick as T
@@ -20,6 +22,8 @@ DEBOUNCE_SAMPLES = 2          # a change must hold for 20 ms
 LONG_MS = 1500
 ZONE_HOLD_MS = 1000
 MESSAGE_MS = 2000
+STUCK_MS = 10000
+_NAMES = ("power", "speed_up", "speed_down", "depth_up", "depth_down")
 
 _REPEAT = ((B_SPEED_UP, 600, 300), (B_SPEED_DOWN, 600, 300),
            (B_DEPTH_UP, 500, 150), (B_DEPTH_DOWN, 500, 150))
@@ -137,6 +141,11 @@ class UI:
         for i in range(5):
             if held & (1 << i):
                 self.held_ms[i] += SAMPLE_MS
+                if self.held_ms[i] >= STUCK_MS:
+                    self._ignore |= 1 << i
+                    held &= ~(1 << i)
+                    self._say("button stuck: " + _NAMES[i])
+                    self._event("button_stuck", _NAMES[i])
         if not self.awake:
             return
         both = B_DEPTH_UP | B_DEPTH_DOWN

@@ -178,3 +178,21 @@ def test_fault_while_idle_latches_too():
     b.set_sensors(current_ma=4000)
     b.tick(50)
     assert b.m[T.S_FAULTS] & T.F_OVERCURRENT
+
+
+def test_a_clock_fault_stops_the_motor_in_the_same_tick():
+    def inject(b):
+        b.core.raise_fault(T.F_CLOCK)
+    check_stops_in_the_same_tick(inject, T.F_CLOCK)
+
+
+def test_wraparound_during_a_run_is_harmless():
+    from sim.clock import TICKS_PERIOD
+
+    from rigs import ready_pen
+    p = ready_pen(level=4, tick_origin=TICKS_PERIOD - 2500000)   # wraps 2.2 s into the run
+    p.core.start()
+    p.run_ms(4000)
+    assert p.m[T.S_FAULTS] == 0 and p.core.running()
+    assert abs(p.plant.rate_sps() - 140) < 3
+    assert p.app.sched.report()["clock_jumps"] == 0

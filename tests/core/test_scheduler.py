@@ -80,3 +80,29 @@ def test_background_gets_the_next_deadline():
     s.run(3)
     assert len(seen) == 3
     assert ticks_diff(seen[1], seen[0]) == 1000
+
+
+def test_clock_jumping_back_does_not_hold_the_loop_and_is_a_fault():
+    clock, m, calls, s = make()
+    s.run(5)
+    clock.jump(-200000)                    # the tick counter steps back 200 ms
+    t0 = clock.now_us
+    s.run(3)
+    assert clock.now_us - t0 < 5000        # no 200 ms wait with the motor's last duty
+    assert m[T.I_EXT_FAULTS] & T.F_CLOCK
+    assert s.report()["clock_jumps"] == 1
+    m[T.I_EXT_FAULTS] = 0
+    s.run(20)
+    assert m[T.I_EXT_FAULTS] == 0 and s.report()["clock_jumps"] == 1
+
+
+def test_a_stalled_loop_while_running_is_a_fault_but_not_at_rest():
+    clock, m, calls, s = make()
+    s.run(5)
+    clock.advance(80000)                   # the loop stood still for 80 ms, motor idle
+    s.run(2)
+    assert m[T.I_EXT_FAULTS] & T.F_CLOCK == 0
+    m[T.S_STATE] = T.ST_RUNNING
+    clock.advance(80000)
+    s.run(2)
+    assert m[T.I_EXT_FAULTS] & T.F_CLOCK

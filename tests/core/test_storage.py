@@ -203,3 +203,23 @@ def test_latched_faults_survive_a_power_cycle():
     assert not b.core.clear()              # cause gone: a deliberate clear works
     b.tick()
     assert b.m[T.S_FAULTS] == 0
+
+
+def test_a_hung_loop_ends_in_a_watchdog_reset_and_a_safe_boot():
+    from pen import tick as T
+    from pen.app import WATCHDOG_MS
+
+    from rigs import ask, linked_pen
+    p = linked_pen()
+    ask(p, "start")
+    p.run_ms(1000)
+    assert p.core.running() and p.plant.duty > 0
+    unsupervised = p.hang(2000)            # the tick never returns
+    assert unsupervised <= (WATCHDOG_MS + 10) * 1000
+    assert p.boots == 1 and p.hal.cause == "watchdog"
+    assert p.plant.duty == 0 and not p.plant.enable      # off from the reset on
+    p.run_ms(50)
+    assert p.m[T.S_FAULTS] & T.F_WATCHDOG and p.m[T.O_DUTY] == 0
+    events = p.app.log.read()
+    assert any(e["kind"] == "boot" and "reset=watchdog" in e["detail"] for e in events)
+    assert "clear" and not ask(p, "start")[0].startswith("OK")

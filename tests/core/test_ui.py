@@ -112,3 +112,24 @@ def test_session_timer_counts_pen_time():
     press(p, B_POWER)
     p.run_ms(2000)
     assert p.app.ui.view.session_s == 3
+
+
+def test_a_stuck_depth_button_stops_stepping_and_never_passes_the_limit():
+    p = ready_pen(depth_um=300, zone="cheeks")
+    press(p, B_POWER)
+    p.hal.held = B_DEPTH_UP                 # stuck from now on
+    p.run_ms(3000)
+    assert p.m[T.C_DEPTH_UM] <= 1500
+    p.run_ms(8000)                          # past 10 s: taken for stuck
+    d = p.m[T.C_DEPTH_UM]
+    assert "stuck" in (p.app.ui.view.message or "") or any(e[1] == "button_stuck" for e in p.app.events)
+    p.run_ms(3000)
+    assert p.m[T.C_DEPTH_UM] == d           # no more steps
+    assert p.m[T.S_DEPTH_TARGET] <= p.m[T.S_LIMIT_HI]
+
+
+def test_a_stuck_power_button_never_starts_the_motor():
+    p = ready_pen()
+    p.hal.held = B_POWER
+    p.run_ms(15000)
+    assert not p.core.running() and p.m[T.O_DUTY] == 0
