@@ -13,8 +13,8 @@ MOTOR = {
     "duty_max": 62000, "soft_start_ms": 300, "ramp_sps_per_s": 500,
     "stall_periods": 4, "stall_min_ms": 20, "start_grace_ms": 300,
     "overcurrent_ma": 2000, "overcurrent_ms": 20,
-    # speed plausibility: tach vs back-EMF within 25 % + 15 sps, else a fault after 200 ms
-    "resistance_ohm": 2.5, "tach_check_pct": 25, "tach_check_sps": 15, "tach_check_ms": 200,
+    # speed plausibility: tach vs back-EMF (filtered) within 15 % + 10 sps, else a fault after 200 ms
+    "resistance_ohm": 2.5, "tach_check_pct": 15, "tach_check_sps": 10, "tach_check_ms": 200,
     # the motor's friction alone draws ~100 mA: a reading under 40 mA while it turns is a dead sensor
     "min_running_ma": 40,
 }

@@ -213,7 +213,7 @@ class Plant:
 
     # ---- models -------------------------------------------------------------
     def ocv(self) -> float:
-        s = self.soc
+        s = self.soc if self.soc > 0 else 0.0
         prev = OCV_2S[0]
         for pt in OCV_2S:
             if s <= pt[0]:
@@ -268,12 +268,40 @@ class Plant:
         elif tau < 0:
             tau = 0.0
 
-        # battery terminal voltage sags with the current drawn last step
-        i_bat = self.i_idle + (duty * i0 if i0 > 0 else 0.0) + duty * self.i_short
-        v_bat = self._battery(i_bat, dt)
         if self.enable:
-            v = duty * v_bat if not (self.brake and duty == 0) else 0.0
-            self.i_short = v / self.short_ohm if self.short_ohm > 0 else 0.0
+            # Battery and motor solved together for the step: the terminal
+            # voltage V = OCV - Rb * Ibat depends on the motor current, which
+            # is linear in the applied voltage duty*V over the exact step:
+            # i_mean = a + b * duty * V.  (Explicitly, with last step's
+            # current, a large Rb makes V and I oscillate tick by tick.)
+            drive = duty if not (self.brake and duty == 0) else 0.0
+            if self._parts is None:
+                a = 0.5 * (i0 + d[0] * i0 + d[1] * w0 + d[3] * tau)
+                b = 0.5 * d[2]
+            else:
+                a, b = i0, 0.0                  # (wall-clock steps: explicit)
+            rb = self.r_int + self.extra_r_int
+            if self.soc - self._ocv_soc > 1e-4 or self._ocv_soc - self.soc > 1e-4:
+                self._ocv_now()
+            ocv = self._ocv
+            i_idle = self.i_idle
+            if self.short_ohm > 0:
+                g = 1.0 / self.short_ohm
+                v_bat = (ocv - rb * (i_idle + drive * a)) / (1.0 + rb * drive * drive * (b + g))
+            else:
+                g = 0.0
+                v_bat = (ocv - rb * (i_idle + drive * a)) / (1.0 + rb * drive * drive * b)
+            i_mot = a + b * drive * v_bat
+            if i_mot < 0:                       # regenerating: the pack does not charge
+                i_mot = 0.0
+                v_bat = (ocv - rb * i_idle) / (1.0 + rb * drive * drive * g)
+            self.i_short = i_short = drive * v_bat * g
+            i_bat = i_idle + drive * (i_mot + i_short)
+            # the pack delivers i_bat at v_bat for dt (_battery(), inlined)
+            self.v_bat = v_bat
+            self.soc -= i_bat * dt / self.capacity_as
+            self.energy_j += v_bat * i_bat * dt
+            v = drive * v_bat
             if self._parts is None:
                 i1 = d[0] * i0 + d[1] * w0 + d[2] * v + d[3] * tau
                 w1 = d[4] * i0 + d[5] * w0 + d[6] * v + d[7] * tau
@@ -285,6 +313,7 @@ class Plant:
         else:                                   # coasting: no current path
             i1 = 0.0
             self.i_short = 0.0
+            self._battery(self.i_idle, self._ocv_now() - (self.r_int + self.extra_r_int) * self.i_idle, dt)
             w1 = w0
             for dp in self._parts or (d,):
                 w1 = w1 * dp[8] - tau * dp[9]
@@ -303,29 +332,29 @@ class Plant:
         t_ss = self.t_amb + (i_mean * i_mean * self.R + self.extra_heat_w) * self.r_th
         self.temp = t_ss + (self.temp - t_ss) * self._cool
 
-        self._actuate(dt)
+        if self.act_duty != 0 or self.act_force is not None:
+            self._actuate(dt)
 
     def _rest(self, dt: float, d: tuple | None) -> None:
         """advance() with the motor stopped and unpowered: cooling, idle
         drain and the depth actuator only."""
-        self._battery(self.i_idle, dt)
+        self._battery(self.i_idle, self._ocv_now() - (self.r_int + self.extra_r_int) * self.i_idle, dt)
         t_ss = self.t_amb + self.extra_heat_w * self.r_th
         self.temp = t_ss + (self.temp - t_ss) * self._cool
         self._actuate(dt)
 
-    def _battery(self, i_bat: float, dt: float) -> float:
-        """Terminal voltage at current i_bat; drains the charge over dt.  The
-        open-circuit voltage is looked up again when the charge has moved."""
+    def _ocv_now(self) -> float:
+        # looked up again only when the charge has moved
         if abs(self.soc - self._ocv_soc) > 1e-4:
             self._ocv_soc = self.soc
             self._ocv = self.ocv()
-        v_bat = self._ocv - (self.r_int + self.extra_r_int) * i_bat
+        return self._ocv
+
+    def _battery(self, i_bat: float, v_bat: float, dt: float) -> None:
+        """The pack delivers i_bat at terminal voltage v_bat for dt."""
         self.v_bat = v_bat
         self.soc -= i_bat * dt / self.capacity_as
-        if self.soc < 0:
-            self.soc = 0.0
         self.energy_j += v_bat * i_bat * dt
-        return v_bat
 
     def _actuate(self, dt: float) -> None:
         # depth actuator: lead screw, speed proportional to duty

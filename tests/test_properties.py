@@ -6,7 +6,8 @@ signals and injected faults are thrown at a bare core; after every tick:
 * the depth target is never beyond the active limit, and the active limit is
   never beyond any of board, cartridge and zone;
 * the actuator never pushes deeper than the target;
-* PWM duty (and enable, and the actuator) are 0 whenever a fault is latched;
+* PWM duty and enable are 0 whenever a fault is latched, and the depth
+  actuator only retracts (not at all when the depth sensors disagree);
 * the duty never rises by more than the soft-start slope, nor above its max;
 * after a fault the motor stays off until an explicit start.
 
@@ -141,7 +142,10 @@ def test_invariants_hold_after_every_tick(seq: list) -> None:
             assert 0 <= duty <= dmax
             assert duty - prev_duty <= slew, (prev_duty, duty)
             if m[T.S_FAULTS]:
-                assert duty == 0 and m[T.O_ENABLE] == 0 and m[T.O_ACT_DUTY] == 0 and m[T.O_BRAKE] == 1
+                assert duty == 0 and m[T.O_ENABLE] == 0 and m[T.O_BRAKE] == 1
+                assert m[T.O_ACT_DUTY] <= 0                    # the needles only retract ...
+                if m[T.S_FAULTS] & T.F_DEPTH_DISAGREE:
+                    assert m[T.O_ACT_DUTY] == 0                # ... and not blind
                 assert m[T.C_RUN] == 0
                 off_since_fault = True
             if off_since_fault:

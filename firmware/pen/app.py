@@ -137,11 +137,12 @@ class App:
             self.log.flush()
 
     def _memory_task(self):
-        # Collect at a time we choose (right after a tick, once a second)
-        # rather than whenever the heap runs out, and note the live heap.
-        gc.collect()
+        # MicroPython: collect at a time we choose (right after a tick, once
+        # a second) rather than whenever the heap runs out, and note the live
+        # heap.  (CPython, the simulator, manages its own memory.)
         alloc = getattr(gc, "mem_alloc", None)
         if alloc is not None:
+            gc.collect()
             live = alloc()
             if live > self.heap_live_max:
                 self.heap_live_max = live

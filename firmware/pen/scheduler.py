@@ -143,11 +143,12 @@ class Scheduler:
                     deadline = start
                 if r & 2:
                     m[T.I_EXT_FAULTS] |= T.F_LOOP_OVERRUN
-                behind = ticks_diff(end, deadline)
-                if behind >= period:                 # skip the slots we lost
-                    lost = behind // period
-                    st[N_MISSED] += lost
-                    deadline = ticks_add(deadline, lost * period)
+                if r & 1:
+                    behind = ticks_diff(end, deadline)
+                    if behind >= period:             # skip the slots we lost
+                        lost = behind // period
+                        st[N_MISSED] += lost
+                        deadline = ticks_add(deadline, lost * period)
             prev = start
             deadline = ticks_add(deadline, period)
             if background is not None:

@@ -92,6 +92,7 @@ S_IMIN_COUNT = const(71)
 S_SLOW = const(72)           # ticks to the next _supply()
 S_SLOW_ACT = const(73)       # fault causes found by _supply()
 S_SLOW_WARN = const(74)
+S_TM_ERR = const(75)         # filtered tach vs back-EMF difference * 16 (signed)
 
 # ---- parameters: from the board definition and settings, set at boot ------
 P_PERIOD_US = const(80)
@@ -327,8 +328,10 @@ def _observe(m: ptr32):
 
     # Speed plausibility: the tach must agree with the rate the back-EMF
     # implies, (duty * vbat - I * R) / Ke, so that lost or extra tach pulses
-    # cannot make the PI drive the motor away.  |terms| < 2**31: duty*vbat
-    # < 65536 * 16000, emf * 1024 < 2**24.
+    # cannot make the PI drive the motor away.  The difference is low-pass
+    # filtered (tau 64 ms) before it is judged, so that intermittently lost
+    # pulses (a rate alternating between right and too low) count by their
+    # average.  |terms| < 2**31: duty*vbat < 65536 * 16000, emf * 1024 < 2**24.
     n = m[S_TM_COUNT]
     if running:
         v = ((m[S_VBAT_MV] + s) & k) - s
@@ -337,21 +340,22 @@ def _observe(m: ptr32):
         if emf > 0:
             est = (emf << 10) // m[P_FF_Q10]
         m[S_EMF_CHZ] = est
-        diff = est - rate
+        f = ((m[S_TM_ERR] + s) & k) - s          # filtered (est - rate) * 16
+        f += (((est - rate) << 4) - f) >> 6
+        m[S_TM_ERR] = f
+        diff = f >> 4
         if diff < 0:
             diff = 0 - diff
-        # A leaky count (+2 on a mismatch, -1 otherwise) so that an
-        # intermittent tach (lost pulses) trips as well as a dead one:
-        # P_TM_TICKS of constant mismatch, or mismatch on > 1/3 of ticks.
         if diff > est * m[P_TM_PCT] // 100 + m[P_TM_CHZ]:
-            n += 2
-            if n >= 2 * m[P_TM_TICKS]:
+            n += 1                                # leaky: mostly wrong is wrong
+            if n >= m[P_TM_TICKS]:
                 act |= F_TACH_MISMATCH
-                n = 2 * m[P_TM_TICKS]
+                n = m[P_TM_TICKS]
         elif n > 0:
             n -= 1
     else:
         n = 0
+        m[S_TM_ERR] = 0
     m[S_TM_COUNT] = n
 
     # Current plausibility: a driven, turning motor draws its friction
@@ -422,13 +426,13 @@ def _supply(m: ptr32):
     crit = m[P_BATT_CRIT_MV]
     if m[S_FAULTS] & F_BATT_CRITICAL:
         crit += m[P_BATT_HYST_MV]
-    if v < crit:
-        n += 1
+    if v < crit:                              # leaky: a voltage hovering at the
+        n += 1                                # level trips by its average
         if n >= m[P_BATT_TICKS]:
             act |= F_BATT_CRITICAL
             n = m[P_BATT_TICKS]
-    else:
-        n = 0
+    elif n > 0:
+        n -= 1
     m[S_BATT_COUNT] = n
     if v < m[P_BATT_LOW_MV]:
         warn |= W_BATT_LOW
@@ -557,15 +561,16 @@ def _stroke(m: ptr32):
 
 
 @micropython.viper
-def _actuator(m: ptr32):
-    # Position loop for boards with a depth actuator: P with a dead band.
+def _actuator(m: ptr32, target: int, retract_only: int):
+    # Position loop for boards with a depth actuator: P with a dead band,
+    # toward `target`; with retract_only it never drives deeper.
     m[O_ACT_DUTY] = 0
     if m[P_HAS_ACT] == 0:
         return
     s = 1
     s = s << 31
     k = (s << 1) - 1
-    err = (((m[S_DEPTH_TARGET] + s) & k) - s) - (((m[S_DEPTH_UM] + s) & k) - s)
+    err = target - (((m[S_DEPTH_UM] + s) & k) - s)
     if err <= m[P_ACT_DEADBAND_UM] and err >= 0 - m[P_ACT_DEADBAND_UM]:
         return
     u = (m[P_ACT_KP_Q8] * err) >> 8
@@ -574,6 +579,8 @@ def _actuator(m: ptr32):
         u = amax
     elif u < 0 - amax:
         u = 0 - amax
+    if retract_only and u > 0:
+        u = 0
     m[O_ACT_DUTY] = u
 
 
@@ -597,15 +604,23 @@ def tick(m: ptr32) -> int:
         duty = m[S_DUTY]
     else:
         m[S_DUTY] = 0
-    if m[S_FAULTS] != 0:
-        # The fault wins in the tick that saw it, whatever was computed.
+    f = m[S_FAULTS]
+    if f != 0:
+        # The fault wins in the tick that saw it, whatever was computed:
+        # motor off and braked, needles back to the shallowest depth (only
+        # retracting, and not at all when the depth sensors disagree).
         m[O_DUTY] = 0
         m[O_BRAKE] = 1
         m[O_ENABLE] = 0
-        m[O_ACT_DUTY] = 0
-        return m[S_FAULTS]
+        if f & F_DEPTH_DISAGREE:
+            m[O_ACT_DUTY] = 0
+        else:
+            _actuator(m, m[P_HARD_LO_UM], 1)
+        return f
     m[O_DUTY] = duty
     m[O_BRAKE] = 1 if duty == 0 else 0
     m[O_ENABLE] = 1 if m[S_STATE] == ST_RUNNING else 0
-    _actuator(m)
+    s = 1
+    s = s << 31
+    _actuator(m, ((m[S_DEPTH_TARGET] + s) & ((s << 1) - 1)) - s, 0)
     return 0

@@ -29,7 +29,7 @@ def check_stops_in_the_same_tick(inject, bit, settle_ticks=0):
     # same tick: the tick that latched the fault wrote duty 0
     assert b.m[T.S_FAULT_TICK] == b.m[T.S_TICKS]
     assert b.m[T.O_DUTY] == 0 and b.m[T.O_ENABLE] == 0 and b.m[T.O_BRAKE] == 1
-    assert b.m[T.O_ACT_DUTY] == 0
+    assert b.m[T.O_ACT_DUTY] <= 0          # the needles retract, never go deeper
     assert b.m[T.C_RUN] == 0
     return b
 
@@ -196,3 +196,18 @@ def test_wraparound_during_a_run_is_harmless():
     assert p.m[T.S_FAULTS] == 0 and p.core.running()
     assert abs(p.plant.rate_sps() - 140) < 3
     assert p.app.sched.report()["clock_jumps"] == 0
+
+
+def test_on_a_fault_the_needles_retract_unless_the_depth_sensors_disagree():
+    b = running_bench()
+    b.set_sensors(depth_um=900)
+    b.core.raise_fault(T.F_WATCHDOG)
+    b.tick(2)
+    assert b.m[T.O_ACT_DUTY] < 0           # toward the shallowest depth
+    b.set_sensors(depth_um=200)
+    b.tick()
+    assert b.m[T.O_ACT_DUTY] == 0          # there
+    b.set_sensors(depth_um=900, depth_b_um=400)
+    b.tick(40)
+    assert b.m[T.S_FAULTS] & T.F_DEPTH_DISAGREE
+    assert b.m[T.O_ACT_DUTY] == 0          # blind: do not move

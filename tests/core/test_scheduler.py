@@ -106,3 +106,17 @@ def test_a_stalled_loop_while_running_is_a_fault_but_not_at_rest():
     clock.advance(80000)
     s.run(2)
     assert m[T.I_EXT_FAULTS] & T.F_CLOCK
+
+
+def test_no_slot_is_skipped_after_a_trip_when_the_tick_kept_time():
+    # found by the property test: with the overrun fault raised, a tick that
+    # ended exactly on the next deadline must not skip a period
+    clock, m, calls, s = make(start_before_wrap_us=0)
+    s.step = lambda: clock.advance(1200)
+    s.run(5)
+    missed = s.report()["missed"]
+    s.step = lambda: clock.advance(1000)   # ends exactly at the next deadline
+    s.run(1)
+    s.step = lambda: clock.advance(10)
+    s.run(2)
+    assert s.report()["missed"] == missed

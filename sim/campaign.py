@@ -1,0 +1,323 @@
+"""Fault-injection campaign: every fault of the interlock, injected into a
+running simulated pen at random times, speeds, depths and load states.
+
+For every run it checks, tick by tick:
+
+* the fault latches within its documented detection time, counted from the
+  onset of the detectable condition on the plant (the true current above the
+  limit, the true winding temperature above 70 C, ...), or from the injection
+  where the fault itself is the condition (a dead sensor);
+* the PWM duty written in the latching tick is 0, and no tick ever drives the
+  motor while a fault is latched;
+* it stays latched (300 ms more, cause still present);
+* clearing works only as documented: refused while the cause is present,
+  granted once it is gone, and the motor does not start by itself.
+
+    python bench/campaign.py --runs 3000      (tests/test_campaign.py runs a small one)
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pen import faults as fault_names
+from pen import tick as T
+from sim.plant import TISSUES
+from sim.rig import SimPen
+
+Pen = SimPen
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One fault type of the campaign."""
+    hazard: str
+    inject: Callable[[Pen, random.Random], None]
+    expect: tuple[str, ...]                     # the first latched fault is one of these
+    bound_ms: Callable[[Pen], float]            # documented detection time, onset to latch
+    onset: Callable[[Pen], bool] | None = None  # None: the injection is the onset
+    heal: Callable[[Pen], None] = lambda pen: None
+    persists: bool = False                      # the cause stays after the motor stops
+    heal_ms: int = 50                           # let the healed cause go away
+
+
+def _period_ms(pen: Pen) -> float:
+    return 1000.0 / max(1.0, pen.m[T.S_TARGET_CHZ] / 100)
+
+
+def _current_ma(pen: Pen) -> float:
+    p = pen.plant
+    return (p.i + p.i_short) * 1000
+
+
+def _rate_off(pen: Pen) -> float:
+    """How far the true stroke rate is from the target (fraction); the hazard
+    of a lying tachometer.  Below 15 % a lost-pulse fault is harmless."""
+    target = pen.m[T.S_TARGET_CHZ] / 100
+    return abs(pen.plant.rate_sps() / target - 1) if target > 0 else 0.0
+
+
+def _limit(pen: Pen) -> int:
+    return pen.m[T.S_LIMIT_HI] + pen.m[T.P_DEPTH_TOL_UM]
+
+
+def _move_depth(pen: Pen, rng: random.Random) -> None:
+    # the practitioner changes the depth by 0.3-0.5 mm while sensor A is stuck
+    lo, hi = pen.core.limits()
+    cur = pen.m[T.C_DEPTH_UM]
+    want = cur + 350 if cur + 350 <= hi else cur - 350
+    pen.core.set_depth(max(lo, min(hi, want // 50 * 50)))
+
+
+def _set(attr: str, value: Any) -> Callable[[Pen, random.Random], None]:
+    def inject(pen: Pen, rng: random.Random) -> None:
+        setattr(pen.plant, attr, value(rng) if callable(value) else value)
+    return inject
+
+
+def _heal(**attrs: Any) -> Callable[[Pen], None]:
+    def heal(pen: Pen) -> None:
+        for k, v in attrs.items():
+            setattr(pen.plant, k, v)
+    return heal
+
+
+def _stuck_depth(pen: Pen, rng: random.Random) -> None:
+    pen.plant.depth_a_stuck = pen.plant.depth_um  # type: ignore[assignment]
+    _move_depth(pen, rng)
+
+
+def _new_cartridge(pen: Pen) -> None:
+    pen.plant.cart_present = False
+    pen.run_ms(5)
+    pen.plant.cart_present = True
+
+
+def _cool(pen: Pen) -> None:
+    pen.plant.extra_heat_w = 0.0
+    pen.plant.temp = 40.0
+
+
+def _hang(pen: Pen, rng: random.Random) -> None:
+    pen.app.sched.background = None
+
+
+def _unhang(pen: Pen) -> None:
+    pen.app.sched.background = pen.app.background
+
+
+def _clock_back(pen: Pen, rng: random.Random) -> None:
+    pen.clock.jump(-rng.randint(5000, 500000))
+
+
+def _worn_battery(pen: Pen, rng: random.Random) -> None:
+    pen.plant.soc = rng.uniform(0.08, 0.15)
+    pen.plant.extra_r_int = rng.uniform(5.0, 10.0)
+
+
+def _used(pen: Pen, rng: random.Random) -> None:
+    pen.m[T.S_CART_USE_S] = 3600
+
+
+SPECS: dict[str, Spec] = {
+    "output_short": Spec(
+        "motor leads short: overheating wiring, burns", _set("short_ohm", lambda r: r.uniform(0.3, 1.0)),
+        ("overcurrent",), lambda pen: 22, onset=lambda pen: _current_ma(pen) > 2000,
+        heal=_heal(short_ohm=0.0)),
+    "current_sensor_short": Spec(
+        "current sensor fails high", _set("current_stuck", 5000.0), ("overcurrent",), lambda pen: 22,
+        heal=_heal(current_stuck=None), persists=True),
+    "jam": Spec(
+        "needles or cam jam in tissue", _set("jam_torque", lambda r: r.uniform(0.015, 0.05)),
+        ("overcurrent", "stall"), lambda pen: 150, heal=_heal(jam_torque=0.0)),
+    "tach_dead": Spec(
+        "tachometer lost: speed unsupervised", _set("tach_dead", True), ("stall", "tach_mismatch"),
+        lambda pen: max(20.0, 4 * _period_ms(pen)) + 2, heal=_heal(tach_dead=False)),
+    "missing_pulses": Spec(
+        "tachometer loses pulses: wrong stroke rate (the PI chases a wrong speed)",
+        _set("tach_drop", lambda r: r.uniform(0.1, 0.7)), ("tach_mismatch", "stall"), lambda pen: 2500,
+        onset=lambda pen: _rate_off(pen) > 0.15, heal=_heal(tach_drop=0.0)),
+    "current_sensor_dead": Spec(
+        "current sensor reads zero: over-current protection blind", _set("current_stuck", 0.0),
+        ("current_sensor",), lambda pen: 202, heal=_heal(current_stuck=None)),
+    "overheat": Spec(
+        "motor winding overheats: burns, hot pen", _set("extra_heat_w", lambda r: r.uniform(20, 40)),
+        ("overtemp",), lambda pen: 300, onset=lambda pen: pen.plant.temp > 70.0, heal=_cool, persists=True,
+        heal_ms=300),
+    "battery_empty": Spec(
+        "battery runs empty: erratic stroke", _set("soc", 0.0), ("battery_critical",), lambda pen: 750,
+        onset=lambda pen: pen.plant.v_bat < 6.2, heal=_heal(soc=0.9), persists=True, heal_ms=300),
+    "battery_sag": Spec(
+        "worn, low battery sags under load", _worn_battery, ("battery_critical", "stall", "tach_mismatch"),
+        lambda pen: 750,
+        onset=lambda pen: pen.plant.v_bat < 6.2, heal=_heal(extra_r_int=0.0, soc=0.9), heal_ms=300),
+    "cartridge_out": Spec(
+        "cartridge pulled while the needles run", _set("cart_present", False), ("cartridge_missing",),
+        lambda pen: 2, heal=_heal(cart_present=True), persists=True),
+    "cartridge_used": Spec(
+        "cartridge used beyond its single use: infection", _used, ("cartridge_used",), lambda pen: 2,
+        heal=_new_cartridge, persists=True),
+    "depth_sensor_open": Spec(
+        "depth sensor fails: depth unsupervised", _set("depth_a_stuck", -2000.0), ("depth_disagree",),
+        lambda pen: 22, heal=_heal(depth_a_stuck=None), persists=True),
+    "depth_sensor_stuck": Spec(
+        "depth sensor stuck at a plausible value, then the depth moves", _stuck_depth, ("depth_disagree",),
+        lambda pen: 25, onset=lambda pen: abs((pen.plant.depth_a_stuck or 0) - pen.plant.depth_um) > 150,
+        heal=_heal(depth_a_stuck=None), persists=True, heal_ms=100),
+    "actuator_runaway": Spec(
+        "depth actuator drives deeper than the limit: too deep", _set("act_force", lambda r: r.uniform(0.3, 1.0)),
+        ("over_depth", "depth_disagree"), lambda pen: 10, onset=lambda pen: pen.plant.depth_um > _limit(pen),
+        heal=_heal(act_force=None), heal_ms=1000),
+    "loop_overrun": Spec(
+        "control step too slow: control and supervision late",
+        lambda pen, rng: setattr(pen.clock, "exec_us", rng.randint(1100, 3000)), ("loop_overrun",),
+        lambda pen: 20, heal=lambda pen: setattr(pen.clock, "exec_us", 0), persists=True, heal_ms=300),
+    "background_hang": Spec(
+        "UI and protocol stop (the pen cannot be stopped by its button)", _hang, ("watchdog",),
+        lambda pen: 502, heal=_unhang, persists=True),
+    "clock_back": Spec(
+        "the control clock jumps backwards (timing supervision lost)", _clock_back, ("clock",), lambda pen: 2),
+}
+
+
+@dataclass
+class RunResult:
+    kind: str
+    level: int
+    depth_um: int
+    tissue: str
+    inject_s: float
+    first: str | None = None
+    all_faults: list[str] = field(default_factory=list)
+    detect_ms: float | None = None
+    bound_ms: float = 0.0
+    reaction_ticks: int | None = None
+    not_provoked: bool = False
+    violations: list[str] = field(default_factory=list)
+
+
+def run_one(kind: str, seed: int) -> RunResult:
+    spec = SPECS[kind]
+    rng = random.Random(seed)
+    level = rng.randint(1, 6)
+    depth = rng.choice(range(250, 1550, 50))
+    tissue = rng.choice(["none", "cheek", "forehead", "scar"])
+    if kind == "actuator_runaway":
+        depth = min(depth, 1200)               # room for the runaway to show
+    pen = SimPen(seed=seed, level=level, depth_um=depth, zone="cheeks", profile="professional")
+    pen.settle(400)
+    pen.core.start()
+    pen.run_ms(400)                            # needles meet skin after the soft start
+    pen.plant.tissue = TISSUES[tissue]
+    inject_at = rng.uniform(0.2, 2.0)
+    pen.run_ms(int(inject_at * 1000))
+    res = RunResult(kind, level, depth, tissue, inject_at)
+    if pen.m[T.S_FAULTS]:
+        res.violations.append("faulted before the injection: " + ",".join(fault_names.names(pen.m[T.S_FAULTS])))
+        return res
+    log_before = len(pen.hal.fault_log)
+    spec.inject(pen, rng)
+    t_inject = pen.clock.now_us
+    # onset: the start of the period, still going on, in which the detectable
+    # condition holds (a battery dip that recovers is not the condition)
+    t_onset = t_inject if spec.onset is None else None
+    bound = spec.bound_ms(pen)
+    latch = None
+    while pen.clock.now_us - t_inject < 60_000_000:
+        pen.app.run(1 if t_onset is not None or pen.m[T.S_FAULTS] else 5)
+        if spec.onset is not None:
+            if spec.onset(pen):
+                if t_onset is None:
+                    t_onset = pen.clock.now_us
+            else:
+                t_onset = None
+        if len(pen.hal.fault_log) > log_before:
+            latch = pen.hal.fault_log[log_before]
+            break
+        if t_onset is not None and pen.clock.now_us - t_onset > (bound + 50) * 1000:
+            break
+    res.bound_ms = bound
+    if latch is None:
+        if t_onset is None:
+            res.not_provoked = True            # the condition never held: nothing to detect
+        else:
+            res.violations.append(f"condition held {bound + 50:.0f} ms without detection")
+        return res
+    t_latch, bits, duty, _tick = latch
+    names = fault_names.names(bits)
+    res.first = names[0]
+    res.all_faults = names
+    res.reaction_ticks = 0 if duty == 0 else None
+    # latched while the condition did not hold (yet): caught before the
+    # hazard, detection time 0
+    res.detect_ms = 0.0 if t_onset is None else max(0.0, (t_latch - t_onset) / 1000)
+    if not set(names) & set(spec.expect):
+        res.violations.append(f"latched {names}, expected one of {spec.expect}")
+    if res.detect_ms > bound:
+        res.violations.append(f"detected after {res.detect_ms:.1f} ms > {bound:.1f} ms")
+    if duty != 0:
+        res.violations.append(f"duty {duty} in the latching tick")
+    # stays latched, motor off
+    bit = bits
+    pen.run_ms(300)
+    if not pen.m[T.S_FAULTS] & bit:
+        res.violations.append("unlatched by itself")
+    if pen.hal.violations:
+        res.violations.append(f"{pen.hal.violations} ticks driven with a fault latched")
+    # clearing: refused while the cause is present ...
+    if spec.persists:
+        pen.core.clear()
+        pen.run_ms(20)
+        if not pen.m[T.S_FAULTS] & bit:
+            res.violations.append("cleared while the cause was present")
+    # ... granted once it is gone; no restart by itself
+    spec.heal(pen)
+    pen.run_ms(spec.heal_ms)
+    if pen.core.m[T.C_RUN]:
+        res.violations.append("run commanded after a fault")
+    pen.core.clear()
+    pen.run_ms(30)
+    if pen.m[T.S_FAULTS]:
+        left = ",".join(fault_names.names(pen.m[T.S_FAULTS]))
+        res.violations.append("clear refused after the cause was gone: " + left)
+    pen.run_ms(200)
+    if pen.core.running() or pen.m[T.O_DUTY]:
+        res.violations.append("the motor started by itself after the clear")
+    if pen.hal.violations:
+        res.violations.append(f"{pen.hal.violations} ticks driven with a fault latched")
+    return res
+
+
+def campaign(runs: int, seed: int = 1, progress: Callable[[int, int], None] | None = None) -> list[RunResult]:
+    kinds = sorted(SPECS)
+    out = []
+    for i in range(runs):
+        out.append(run_one(kinds[i % len(kinds)], seed * 1_000_003 + i))
+        if progress:
+            progress(i + 1, runs)
+    return out
+
+
+def table(results: list[RunResult]) -> list[dict[str, Any]]:
+    rows = []
+    for kind in sorted(SPECS):
+        rs = [r for r in results if r.kind == kind]
+        if not rs:
+            continue
+        det = [r.detect_ms for r in rs if r.detect_ms is not None]
+        rows.append({
+            "fault": kind,
+            "hazard": SPECS[kind].hazard,
+            "caught_by": sorted({r.first for r in rs if r.first}),
+            "runs": len(rs),
+            "not_provoked": sum(r.not_provoked for r in rs),
+            "detected": len(det),
+            "worst_detect_ms": max(det) if det else None,
+            "bound_ms": max(r.bound_ms for r in rs),
+            "worst_reaction_ticks": max((r.reaction_ticks for r in rs if r.reaction_ticks is not None), default=None),
+            "violations": sum(len(r.violations) for r in rs),
+        })
+    return rows
