@@ -6,6 +6,7 @@
     needlepen status --port P     print the pen's status once
     needlepen log --port P        fetch the pen's event log
     needlepen virtual-pen         a simulated pen on a pseudo-terminal
+    needlepen service --port P    service functions (calibration, limits), key-protected
     needlepen boards [NAME]       board definitions and pin maps
 """
 

@@ -94,30 +94,62 @@ def stage(board_name: str, mpy: bool = False) -> dict[str, bytes]:
     return files
 
 
-def manifest(board_name: str, files: dict[str, bytes], mpy: bool) -> bytes:
-    return json.dumps({
+def manifest(board_name: str, files: dict[str, bytes], mpy: bool, key: bytes | None = None) -> bytes:
+    """manifest.json: the files' sha256, signed with the pen's key if given."""
+    from pen.service import sign
+    body: dict[str, Any] = {
         "board": board_name,
         "firmware": VERSION,
         "mpy": mpy,
         "deployed": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "files": {k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())},
-    }, indent=1).encode()
+    }
+    if key is not None:
+        body["mac"] = sign(key, body)
+    return json.dumps(body, indent=1).encode()
 
 
-def write_stage(directory: str, board_name: str, mpy: bool = False) -> list[str]:
+def write_stage(directory: str, board_name: str, mpy: bool = False, pen_id: str | None = None) -> list[str]:
     """Write the deploy's files and manifest into `directory`; returns the
-    mpremote commands that copy them to a pen by hand (PORT to fill in)."""
+    mpremote commands that copy them to a pen by hand (PORT to fill in).
+    With pen_id: the manifest is signed with that pen's key (made if the
+    workstation has none) and device.key is staged too."""
+    from host_tools import keys
     files = stage(board_name, mpy)
     root = Path(directory)
     for dest, data in files.items():
         p = root / dest
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
-    (root / MANIFEST).write_bytes(manifest(board_name, files, mpy))
+    key = None
+    if pen_id:
+        key = keys.get(pen_id) or keys.create(pen_id)
+        (root / "device.key").write_text(key.hex() + "\n")
+    (root / MANIFEST).write_bytes(manifest(board_name, files, mpy, key))
     dirs = sorted({k.split("/")[0] for k in files if "/" in k})
-    top = sorted(k for k in files if "/" not in k)
+    top = sorted(k for k in files if "/" not in k) + (["device.key"] if key else [])
     return [f"cd {root}",
             f"mpremote connect PORT fs cp -r {' '.join(dirs)} {' '.join(top)} {MANIFEST} : + reset"]
+
+
+# Runs on the pen: its id, and whether it already has a device key.
+_ID_SCRIPT = """
+import os, json
+try:
+    import machine, binascii
+    i = binascii.hexlify(machine.unique_id()).decode()
+except Exception:
+    try:
+        i = open('pen.id').read().strip()
+    except OSError:
+        i = 'unknown'
+try:
+    os.stat('device.key')
+    k = True
+except OSError:
+    k = False
+print(json.dumps([i, k]))
+"""
 
 
 # Runs on the pen: hash the listed files (one round trip for all of them).
@@ -162,9 +194,8 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
     from mpremote.transport import TransportError
     from mpremote.transport_serial import SerialTransport
 
+    from host_tools import keys
     files = stage(board_name, mpy)
-    man = manifest(board_name, files, mpy)
-    want = json.loads(man)["files"]
     total = sum(len(v) for v in files.values())
     _say(out, f"deploying {len(files)} files ({total / 1024:.0f} KB, {'.mpy' if mpy else 'source'}) "
               f"for board '{board_name}' to {port}")
@@ -175,6 +206,17 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
     try:
         t.enter_raw_repl(soft_reset=False)       # Ctrl-C: the firmware turns the motor off
         _say(out, "  firmware interrupted (motor off), raw REPL")
+        pen_id, pen_keyed = json.loads(t.exec(_ID_SCRIPT).decode().strip())
+        key = keys.get(pen_id)
+        if pen_keyed and key is None:
+            raise DeployError(f"pen {pen_id} was provisioned by another workstation: put its key in "
+                              f"{keys.path_for(pen_id)} (a service function), or the pen will refuse to run")
+        if not pen_keyed:
+            key = key or keys.create(pen_id)
+            t.fs_writefile("device.key", (key.hex() + "\n").encode())
+            _say(out, f"  pen {pen_id}: device key provisioned (workstation copy: {keys.path_for(pen_id)})")
+        man = manifest(board_name, files, mpy, key)
+        want = json.loads(man)["files"]
         t.exec(f"open({LOCK!r}, 'w').write('1')\nimport os\ntry:\n os.remove({MANIFEST!r})\nexcept OSError:\n pass")
         for d in sorted({k.rpartition("/")[0] for k in files if "/" in k}):
             try:

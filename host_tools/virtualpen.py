@@ -332,6 +332,8 @@ def prepare_flash(flash: str, board: str = "virtual", fresh: bool = False) -> bo
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     (root / MANIFEST).write_bytes(manifest(board, files, False))
+    import secrets
+    (root / "pen.id").write_text("vpen-" + secrets.token_hex(6) + "\n")   # its unique id
     return True
 
 

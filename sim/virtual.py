@@ -62,6 +62,13 @@ class VirtualHAL(SimHAL):
     def maintenance(self):
         self.off()
 
+    def pen_id(self):
+        try:
+            with open("pen.id") as f:
+                return f.read().strip()
+        except OSError:
+            return "virtual"
+
     # ---- "sim ..." protocol commands ----------------------------------------------
     def sim_command(self, args, app):
         """Answer text for 'sim <args>'; raise ValueError with the reason."""

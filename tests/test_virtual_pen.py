@@ -145,3 +145,66 @@ def test_6_an_interrupted_deploy_boots_with_the_motor_disabled(vpen: tuple[str, 
         time.sleep(0.1)
         s = link.must("status").json()
         assert s["faults"] == [] and s["state"] == "idle"
+
+
+def _restart(port: str) -> None:
+    """A reset of the pen (as a power cycle): Ctrl-C to the REPL, machine.reset()."""
+    subprocess.run([bin_path("mpremote"), "connect", port, "resume", "exec",
+                   "import machine\nmachine.reset()"], capture_output=True, text=True, timeout=60)
+    time.sleep(1.5)
+
+
+def test_7_editing_the_board_file_is_detected(vpen: tuple[str, Path]) -> None:
+    port, flash = vpen
+    board = flash / "board.py"
+    original = board.read_text()
+    board.write_text(original.replace("'hard_max_um': 2500", "'hard_max_um': 4000"))
+    _restart(port)
+    s = json.loads(needlepen("status", "--port", port, "--json").stdout)
+    assert "integrity" in s["faults"] and s["limit_um"][1] <= 2500
+    # re-hashing the manifest without the key does not help
+    import hashlib
+    man = json.loads((flash / "manifest.json").read_text())
+    man["files"]["board.py"] = hashlib.sha256(board.read_bytes()).hexdigest()
+    (flash / "manifest.json").write_text(json.dumps(man))
+    _restart(port)
+    s = json.loads(needlepen("status", "--port", port, "--json").stdout)
+    assert "integrity" in s["faults"]
+    r = needlepen("log", "--port", port)
+    assert "not signed by this pen's key" in r.stdout
+    board.write_text(original)
+    assert needlepen("deploy", "--port", port, "--board", "virtual").returncode == 0
+    time.sleep(1.0)
+    r = needlepen("console", "--port", port, "--json", stdin="clear\nstatus\n")
+    rows = {x["command"]: x for x in map(json.loads, r.stdout.splitlines()) if "command" in x}
+    assert json.loads(rows["status"]["answer"])["faults"] == []
+
+
+def test_8_service_functions_need_the_key(vpen: tuple[str, Path]) -> None:
+    port, flash = vpen
+    r = needlepen("console", "--port", port, "--json",
+                  stdin="service limits 200 3000\nset cal_depth_a 40\nservice challenge\nservice unlock 00ff\n")
+    rows = [json.loads(x) for x in r.stdout.splitlines() if '"command"' in x]
+    assert [x["code"] for x in rows[:2]] == ["refused", "refused"]
+    assert rows[2]["ok"] and rows[2]["answer"].startswith("challenge ")
+    assert not rows[3]["ok"] and rows[3]["code"] == "refused"
+    # the workstation with the key can
+    r = needlepen("service", "--port", port, "limits", "200", "2200")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "hard limits 200..2200 um from the next boot" in r.stdout
+    r = needlepen("service", "--port", port, "cal", "cal_depth_a", "40")
+    assert r.returncode == 0 and "cal_depth_a 40" in r.stdout
+    _restart(port)
+    s = json.loads(needlepen("status", "--port", port, "--json").stdout)
+    assert s["faults"] == []
+    r = needlepen("log", "--port", port, "-n", "200")
+    assert "unlock refused" in r.stdout and "unlocked" in r.stdout
+    assert "hard limits 200..2500 -> 200..2200" in r.stdout and "service override 200..2200" in r.stdout
+    # a hand-edited override is refused
+    rec = json.loads((flash / "limits.rec").read_text())
+    rec["limits"]["hard_max_um"] = 4000
+    (flash / "limits.rec").write_text(json.dumps(rec))
+    _restart(port)
+    s = json.loads(needlepen("status", "--port", port, "--json").stdout)
+    assert "integrity" in s["faults"] and s["limit_um"][1] <= 2500
+    (flash / "limits.rec").unlink()

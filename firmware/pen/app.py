@@ -49,6 +49,7 @@ class App:
             auto_off = settings.values["auto_off_s"] if settings else 300
             self.ui = UI(core, auto_off_s=auto_off, on_event=self.event)
             self.every(SAMPLE_MS, self._ui_task)
+        self.service = None              # pen.service.Service, after boot()
         self.protocol = None
         if link is not None:
             from pen.protocol import Protocol
@@ -80,10 +81,27 @@ class App:
                 self.event("restored", ",".join(faults.names(self.settings.values["latched"])))
         if cause == "watchdog":
             core.raise_fault(T.F_WATCHDOG)
+        if self.settings is not None:
+            self._service_boot(core)
         if integrity_problem:
             core.raise_fault(T.F_INTEGRITY)
             self.event("integrity", integrity_problem)
         hal.start_watchdog(WATCHDOG_MS)
+
+    def _service_boot(self, core):
+        # The device key (service unlock, signatures) and a signed hard-limit
+        # override written by a service function, if any.
+        from pen.service import Service, load_key, load_limits
+        key = load_key()
+        self.service = Service(key, self.now_ms)
+        lo, hi, problem = load_limits(key)
+        if problem:
+            core.raise_fault(T.F_INTEGRITY)
+            self.event("integrity", problem)
+        elif lo is not None:
+            self.m[T.P_HARD_LO_UM] = lo
+            self.m[T.P_HARD_HI_UM] = hi
+            self.event("limits", "service override {}..{} um".format(lo, hi))
 
     # ---- background ----------------------------------------------------------
     def every(self, ms, fn):

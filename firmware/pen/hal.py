@@ -39,3 +39,7 @@ class HAL:
     def reset_cause(self):
         """Why we booted: 'power', 'watchdog', 'soft' or 'other'."""
         return "power"
+
+    def pen_id(self):
+        """This pen's unique id (hex), for its key on the workstation."""
+        return "unknown"

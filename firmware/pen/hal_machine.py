@@ -88,6 +88,10 @@ class MachineHAL(HAL):
             self.timer = machine.Timer(self.TIMER_ID)
             self.timer.init(period=500, mode=machine.Timer.PERIODIC, callback=lambda t: wdt.feed())
 
+    def pen_id(self):
+        from binascii import hexlify
+        return hexlify(machine.unique_id()).decode()
+
     def reset_cause(self):
         c = machine.reset_cause()
         if c == machine.WDT_RESET:

@@ -24,7 +24,11 @@ def file_hash(path):
 
 
 def check_manifest(path=MANIFEST, required=True):
-    """None if every file matches; else what is wrong (a short string)."""
+    """None if every file matches; else what is wrong (a short string).
+
+    With a device key, the manifest must carry its HMAC (field "mac", over
+    everything else in it): re-hashing an edited file is not enough.  A real
+    pen (required=True) must have a key."""
     try:
         os.stat("deploy.lock")
         return "a deploy was interrupted: deploy again"
@@ -37,7 +41,18 @@ def check_manifest(path=MANIFEST, required=True):
         return "no manifest.json: deploy with needlepen deploy" if required else None
     except ValueError:
         return "manifest.json is damaged"
-    files = manifest.get("files", {}) if isinstance(manifest, dict) else {}
+    if not isinstance(manifest, dict):
+        return "manifest.json is damaged"
+    from pen.service import load_key, sign
+    key = load_key()
+    if key is None:
+        if required:
+            return "no device key: deploy with needlepen deploy"
+    else:
+        body = {k: v for k, v in manifest.items() if k != "mac"}
+        if manifest.get("mac") != sign(key, body):
+            return "manifest.json is not signed by this pen's key"
+    files = manifest.get("files", {})
     for name, want in files.items():
         try:
             got = file_hash(name)

@@ -14,7 +14,8 @@ MAX_LINE = 120
 VERSION = "needlepen-fw 0.1"
 
 HELP = ("commands: status | info | tele on [hz] | tele off | start | stop | clear | speed <level> | "
-        "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | help")
+        "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | "
+        "service ... | help")
 
 
 class ProtocolError(Exception):
@@ -131,6 +132,7 @@ class Protocol:
             "mem_alloc": gc.mem_alloc() if free else None,
             "heap_live_max": self.app.heap_live_max,
             "firmware": VERSION, "board": b["name"], "board_file": b.get("file"), "port": b["port"],
+            "pen_id": self.app.hal.pen_id(),
             "levels_sps": self.core.levels, "period_us": b["control_period_us"],
             "hard_limits_um": [b["depth"]["hard_min_um"], b["depth"]["hard_max_um"]],
             "cartridges": self.core.cartridges, "zones": zones.zone_names(),
@@ -213,7 +215,7 @@ class Protocol:
             raise ProtocolError("unavailable", "no settings on this pen")
         key, raw = args
         if key.startswith("cal_"):
-            raise ProtocolError("refused", "calibration is a service function")
+            raise ProtocolError("refused", "calibration is a service function: service cal <key> <value>")
         if key not in settingslib.SCHEMA or key in ("cart_use_s", "level", "depth_um", "zone", "profile"):
             raise ProtocolError("bad_argument", "settable: auto_off_s (use speed/depth/zone for the rest)")
         value = _int(raw, key)
@@ -224,6 +226,58 @@ class Protocol:
         if key == "auto_off_s" and self.app.ui is not None:
             self.app.ui.auto_off_ms = value * 1000
         return "{} {}".format(key, value)
+
+    def cmd_service(self, args):
+        """service challenge | unlock <hex> | lock | cal <key> <value> | limits <lo_um> <hi_um>"""
+        from pen import service as servicelib
+        usage = "usage: service challenge | unlock <answer> | lock | cal <key> <value> | limits <lo_um> <hi_um>"
+        svc = self.app.service
+        if not args or svc is None:
+            raise ProtocolError("bad_argument" if svc else "unavailable", usage if svc else "no service access here")
+        what = args[0].lower()
+        if what == "challenge":
+            try:
+                return "challenge " + svc.challenge()
+            except ValueError as e:
+                raise ProtocolError("refused", str(e))
+        if what == "unlock":
+            self._nargs(args, 2, 2, "service unlock <answer>")
+            if not svc.unlock(args[1].lower()):
+                self.app.event("service", "unlock refused")
+                raise ProtocolError("refused", "wrong answer (or no challenge): service challenge first")
+            self.app.event("service", "unlocked")
+            return "service mode for {} min".format(servicelib.UNLOCK_MS // 60000)
+        if what == "lock":
+            svc.lock()
+            self.app.event("service", "locked")
+            return "locked"
+        if not svc.active():
+            raise ProtocolError("refused", "service functions need an unlock: service challenge, service unlock")
+        if self.core.running():
+            raise ProtocolError("refused", "stop the motor first")
+        if what == "cal":
+            self._nargs(args, 3, 3, "service cal <cal_depth_a|cal_depth_b|cal_current> <counts>")
+            key, value = args[1], _int(args[2], args[1])
+            if not key.startswith("cal_") or self.settings is None:
+                raise ProtocolError("bad_argument", "calibration keys: cal_depth_a, cal_depth_b, cal_current")
+            old = self.settings.values.get(key)
+            try:
+                self.settings.set(key, value)
+            except ValueError as e:
+                raise ProtocolError("out_of_range", str(e))
+            self.app.event("service", "{} {} -> {} (applied at the next boot)".format(key, old, value))
+            return "{} {} (applied at the next boot)".format(key, value)
+        if what == "limits":
+            self._nargs(args, 3, 3, "service limits <hard_min_um> <hard_max_um>")
+            lo, hi = _int(args[1], "hard_min_um"), _int(args[2], "hard_max_um")
+            if not 0 <= lo < hi <= 5000:
+                raise ProtocolError("out_of_range", "hard limits must satisfy 0 <= min < max <= 5000 um")
+            old = (self.m[T.P_HARD_LO_UM], self.m[T.P_HARD_HI_UM])
+            servicelib.save_limits(svc.key, lo, hi)
+            self.app.event("service", "hard limits {}..{} -> {}..{} um (at the next boot)".format(
+                old[0], old[1], lo, hi))
+            return "hard limits {}..{} um from the next boot".format(lo, hi)
+        raise ProtocolError("bad_argument", usage)
 
     def cmd_sim(self, args):
         hook = getattr(self.app.hal, "sim_command", None)
@@ -240,6 +294,7 @@ class Protocol:
         st = self.app.sched.report()
         s["loop"] = {"jitter_us": st["jitter_us"], "exec_max_us": st["exec_max_us"], "overruns": st["overruns"]}
         s["t_ms"] = self.m[T.S_TICKS] * self.app.period_us // 1000
+        s["pen_id"] = self.app.hal.pen_id()
         return s
 
     def beat(self):
