@@ -11,11 +11,13 @@ def main():
     port = sys.argv[1]
     n = int(sys.argv[2])
     if port == "rp2":
+        from hal.rp2 import RP2HAL as H
+
         from boards.pen_rp2040 import BOARD
-        from pen.hal_rp2 import RP2HAL as H
     else:
+        from hal.esp32 import ESP32HAL as H
+
         from boards.pen_esp32 import BOARD
-        from pen.hal_esp32 import ESP32HAL as H
     hal = H(BOARD)
     core = Core(BOARD, level=4)
     m = core.m

@@ -34,9 +34,9 @@ VERSION = "0.1.0"
 LOCK = "deploy.lock"
 MANIFEST = "manifest.json"
 
-# firmware files each port does not need
-_PORT_ONLY = {"rp2": {"hal_rp2.py", "pio_tach.py", "hal_machine.py"},
-              "esp32": {"hal_esp32.py", "hal_machine.py"}}
+# the device adapters (firmware/hal/) each port needs
+_HAL_FILES = {"rp2": ("__init__.py", "chip.py", "rp2.py", "pio_tach.py"),
+              "esp32": ("__init__.py", "chip.py", "esp32.py")}
 _NEVER = {"_cpython.py"}                 # CPython stand-ins
 # the simulated hardware the virtual pen runs (portable modules only)
 SIM_FILES = ("__init__.py", "plant.py", "hal.py", "virtual.py", "faults.py", "clock.py")
@@ -61,10 +61,6 @@ def stage(board_name: str, mpy: bool = False) -> dict[str, bytes]:
     """The files a pen with this board gets: {path on the pen: content}."""
     board = boardfile.load(board_name)
     port = board["port"]
-    skip = set(_NEVER)
-    for other, only in _PORT_ONLY.items():
-        if other != port:
-            skip |= only - _PORT_ONLY.get(port, set())
     files: dict[str, bytes] = {
         "main.py": (ROOT / "firmware" / "main.py").read_bytes(),
         "boot.py": (ROOT / "firmware" / "boot.py").read_bytes(),
@@ -72,8 +68,10 @@ def stage(board_name: str, mpy: bool = False) -> dict[str, bytes]:
     }
     sources: dict[str, Path] = {}
     for f in sorted((ROOT / "firmware" / "pen").glob("*.py")):
-        if f.name not in skip:
+        if f.name not in _NEVER:
             sources[f"pen/{f.name}"] = f
+    for name in _HAL_FILES.get(port, ()):
+        sources[f"hal/{name}"] = ROOT / "firmware" / "hal" / name
     if port == "sim":
         for name in SIM_FILES:
             sources[f"sim/{name}"] = ROOT / "sim" / name
@@ -153,6 +151,8 @@ print(json.dumps([i, k]))
 
 
 # Runs on the pen: hash the listed files (one round trip for all of them).
+# Deliberately not pen.integrity.file_hash: the check must not depend on the
+# firmware it checks.
 _HASH_SCRIPT = """
 import hashlib, binascii, json
 def _h(p):
@@ -174,7 +174,7 @@ print(json.dumps({p: _h(p) for p in %r}))
 _LIST_SCRIPT = """
 import os, json
 out = []
-for d in ('pen', 'sim'):
+for d in ('pen', 'sim', 'hal'):
     try:
         out += [d + '/' + n for n in os.listdir(d)]
     except OSError:

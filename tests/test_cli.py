@@ -43,9 +43,9 @@ def test_deploy_needs_a_port_or_a_stage_dir(tmp_path) -> None:
     r = run("deploy")
     assert r.returncode == 2 and "--port is required" in r.stderr
     r = run("deploy", "--stage", str(tmp_path / "s"), "--board", "pen_esp32")
-    assert r.returncode == 0 and "mpremote connect PORT fs cp -r pen" in r.stdout
-    assert (tmp_path / "s" / "pen" / "hal_esp32.py").exists()
-    assert not (tmp_path / "s" / "pen" / "hal_rp2.py").exists()
+    assert r.returncode == 0 and "mpremote connect PORT fs cp -r hal pen" in r.stdout
+    assert (tmp_path / "s" / "hal" / "esp32.py").exists()
+    assert not (tmp_path / "s" / "hal" / "rp2.py").exists()
     r = run("deploy", "--stage", str(tmp_path / "t"), "--board", "nonesuch")
     assert r.returncode == 1 and "no board 'nonesuch'" in r.stderr
 

@@ -30,7 +30,7 @@ def make_flash(dst: Path, mpy: bool = False, board: str = "virtual") -> Path:
                                                                 "virtual.py", "clock.py")])):
             (dst / pkg).mkdir(exist_ok=True)
             for f in files:
-                if f.name in ("_cpython.py", "hal_rp2.py", "hal_esp32.py", "hal_machine.py", "pio_tach.py"):
+                if f.name == "_cpython.py":
                     continue
                 subprocess.run([cross, "-march=x64", "-o", str(dst / pkg / (f.stem + ".mpy")), str(f)], check=True)
         for name in ("board",):

@@ -136,12 +136,18 @@ class App:
 
     def _fault_task(self):
         # Log each fault once, when it latches (the tick has already stopped
-        # the motor; this is only the record).
+        # the motor; this is only the record), and store the latched set as
+        # soon as it changes (a clear followed by a reset must not bring an
+        # old fault back; a new fault must survive one).
         f = self.m[T.S_FAULTS]
+        if f == self._faults_seen:
+            return
         new = f & ~self._faults_seen
         self._faults_seen = f
         if new:
             self.event("fault", ",".join(faults.names(new)))
+        if self.settings is not None or self.log is not None:
+            self._store_task()
 
     def _store_task(self):
         # Flash writes stall the chip for milliseconds: only with the motor off.

@@ -1,5 +1,5 @@
-# The hardware abstraction every port implements (pen.hal_rp2, pen.hal_esp32,
-# sim.hal).  Adapters translate between pins and the tick's memory words;
+# The hardware abstraction every port implements (hal.rp2, hal.esp32 in
+# firmware/hal/, sim.hal).  Adapters translate between pins and the tick's memory words;
 # they decide nothing.  This base class documents the interface and gives
 # the safe defaults.
 

@@ -60,7 +60,7 @@ def check_manifest(path=MANIFEST, required=True):
             return "missing file " + name
         if got != want:
             return "changed file " + name
-    for d in ("pen", "sim"):
+    for d in ("pen", "sim", "hal"):
         try:
             names = os.listdir(d)
         except OSError:

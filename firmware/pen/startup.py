@@ -18,10 +18,10 @@ from pen.hal import B_SPEED_DOWN
 def hal_class(board):
     port = board["port"]
     if port == "rp2":
-        from pen.hal_rp2 import RP2HAL
+        from hal.rp2 import RP2HAL
         return RP2HAL
     if port == "esp32":
-        from pen.hal_esp32 import ESP32HAL
+        from hal.esp32 import ESP32HAL
         return ESP32HAL
     if port == "sim":
         from sim.virtual import VirtualHAL
@@ -38,6 +38,8 @@ def run(board, ticks=0):
     from pen.protocol import Protocol  # noqa: F401  (App loads it)
     gc.collect()
     from pen.app import App
+    gc.collect()
+    from pen import service as _service  # noqa: F401  (boot and protocol use it)
     gc.collect()
     from pen import board as _boardlib  # noqa: F401  (boot-only, dropped after boot)
     gc.collect()

@@ -262,7 +262,9 @@ def _observe(m: ptr32):
             rate = _CHZ_US // p
     m[S_RATE_CHZ] = rate
 
-    # Over-current: above the limit for P_OC_TICKS ticks in a row.
+    # Over-current: above the limit for P_OC_TICKS ticks in a row.  (The
+    # debounce counters below are written out: on the pen a call per check
+    # would cost more than the check.)
     n = m[S_OC_COUNT]
     if cur > m[P_OC_MA]:
         n += 1

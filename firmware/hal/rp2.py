@@ -11,10 +11,10 @@ from array import array
 import rp2
 from machine import ADC, Pin
 
+from hal.chip import AGE_MAX, MachineHAL
+from hal.pio_tach import PIO_FREQ, tach_period
 from pen import clock as pen_clock
 from pen import tick as T
-from pen.hal_machine import AGE_MAX, MachineHAL
-from pen.pio_tach import PIO_FREQ, tach_period
 
 
 class RP2HAL(MachineHAL):

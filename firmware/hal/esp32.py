@@ -14,9 +14,9 @@ import esp32
 import framebuf
 from machine import ADC, I2C, Pin
 
+from hal.chip import AGE_MAX, MachineHAL
 from pen import clock as pen_clock
 from pen import tick as T
-from pen.hal_machine import AGE_MAX, MachineHAL
 
 _CHUNK = 32
 
