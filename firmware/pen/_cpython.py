@@ -50,6 +50,9 @@ def _install():
     if not hasattr(time, "sleep_us"):
         time.sleep_us = lambda us: time.sleep(us / 1e6)
         time.sleep_ms = lambda ms: time.sleep(ms / 1e3)
+    if not hasattr(sys, "print_exception"):
+        import traceback
+        sys.print_exception = lambda e, file=None: traceback.print_exception(e, file=file)
 
 
 _install()

@@ -72,31 +72,36 @@ class App:
         if self.log is not None:
             self.log.open()
         self.event("boot", "reset={} board={}".format(cause, self.board["name"]))
+        key = None
         if self.settings is not None:
+            from pen.service import load_key
+            key = load_key()
             if not self.settings.load():
                 core.raise_fault(T.F_SETTINGS)
                 self.event("settings", "; ".join(self.settings.problems)[:100] or "invalid")
-            self.settings.apply(core)
+            problem = self.settings.apply(core, key)
+            if problem:
+                core.raise_fault(T.F_SETTINGS)
+                self.event("settings", problem[:100])
             if self.settings.values["latched"]:
                 self.event("restored", ",".join(faults.names(self.settings.values["latched"])))
         if cause == "watchdog":
             core.raise_fault(T.F_WATCHDOG)
         if self.settings is not None:
-            self._service_boot(core)
+            self._service_boot(core, key)
         if integrity_problem:
-            core.raise_fault(T.F_INTEGRITY)
+            core.hold_fault(T.F_INTEGRITY)
             self.event("integrity", integrity_problem)
         hal.start_watchdog(WATCHDOG_MS)
 
-    def _service_boot(self, core):
+    def _service_boot(self, core, key):
         # The device key (service unlock, signatures) and a signed hard-limit
         # override written by a service function, if any.
-        from pen.service import Service, load_key, load_limits
-        key = load_key()
+        from pen.service import Service, load_limits
         self.service = Service(key, self.now_ms)
         lo, hi, problem = load_limits(key)
         if problem:
-            core.raise_fault(T.F_INTEGRITY)
+            core.hold_fault(T.F_INTEGRITY)
             self.event("integrity", problem)
         elif lo is not None:
             self.m[T.P_HARD_LO_UM] = lo

@@ -157,6 +157,16 @@ class Core:
         """Report a fault found outside the tick; it latches next tick."""
         self.m[T.I_EXT_FAULTS] |= bit
 
+    def hold_fault(self, bit):
+        """A cause found at boot that no clear can remove (integrity): it
+        stays present until the pen reboots with the cause gone."""
+        self.m[T.I_HELD_FAULTS] |= bit
+
+    def restore_latched(self, bits):
+        """Faults latched before a power cycle, latched again as they were
+        (before the first tick, so the at-rest masking does not apply)."""
+        self.m[T.S_FAULTS] |= bits & T.F_ALL
+
     # ---- reading -------------------------------------------------------------
     def running(self):
         return self.m[T.S_STATE] == T.ST_RUNNING

@@ -25,25 +25,35 @@ class ProtocolError(Exception):
         self.text = text
 
 
+def _digits(s):
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses
+    if not s:
+        return False
+    for c in s:
+        if c < "0" or c > "9":
+            return False
+    return True
+
+
 def parse_depth(arg):
     """'0.55' (mm) or '550um' -> 550 (um), exactly, without floats."""
     a = arg.lower()
     if a.endswith("um"):
         digits = a[:-2]
-        if not digits.isdigit() or len(digits) > 5:
+        if not _digits(digits) or len(digits) > 5:
             raise ProtocolError("bad_argument", "depth in um must be a whole number, e.g. 550um")
         return int(digits)
     if a.endswith("mm"):
         a = a[:-2]
     whole, _, frac = a.partition(".")
-    if not (whole.isdigit() or (whole == "" and frac)) or (frac and not frac.isdigit()) or len(frac) > 3 \
+    if not (_digits(whole) or (whole == "" and frac)) or (frac and not _digits(frac)) or len(frac) > 3 \
             or len(whole) > 2:
         raise ProtocolError("bad_argument", "depth is in mm, e.g. 0.5 or 1.25 (or 550um)")
     return int(whole or "0") * 1000 + int((frac + "000")[:3])
 
 
 def _int(arg, what):
-    if not arg or not (arg.isdigit() or (arg[0] == "-" and arg[1:].isdigit())) or len(arg) > 9:
+    if not arg or not (_digits(arg) or (arg[0] == "-" and _digits(arg[1:]))) or len(arg) > 9:
         raise ProtocolError("bad_argument", "{} must be a whole number".format(what))
     return int(arg)
 
@@ -209,14 +219,13 @@ class Protocol:
         return "{} {}".format(args[0], json.dumps(vals[args[0]]))
 
     def cmd_set(self, args):
-        from pen import settings as settingslib
         self._nargs(args, 2, 2, "set <key> <value>")
         if self.settings is None:
             raise ProtocolError("unavailable", "no settings on this pen")
         key, raw = args
         if key.startswith("cal_"):
             raise ProtocolError("refused", "calibration is a service function: service cal <key> <value>")
-        if key not in settingslib.SCHEMA or key in ("cart_use_s", "level", "depth_um", "zone", "profile"):
+        if key != "auto_off_s":
             raise ProtocolError("bad_argument", "settable: auto_off_s (use speed/depth/zone for the rest)")
         value = _int(raw, key)
         try:
@@ -230,6 +239,7 @@ class Protocol:
     def cmd_service(self, args):
         """service challenge | unlock <hex> | lock | cal <key> <value> | limits <lo_um> <hi_um>"""
         from pen import service as servicelib
+        from pen import settings as settingslib
         usage = "usage: service challenge | unlock <answer> | lock | cal <key> <value> | limits <lo_um> <hi_um>"
         svc = self.app.service
         if not args or svc is None:
@@ -260,11 +270,14 @@ class Protocol:
             key, value = args[1], _int(args[2], args[1])
             if not key.startswith("cal_") or self.settings is None:
                 raise ProtocolError("bad_argument", "calibration keys: cal_depth_a, cal_depth_b, cal_current")
+            if key not in settingslib.CAL_KEYS:
+                raise ProtocolError("bad_argument", "calibration keys: " + ", ".join(settingslib.CAL_KEYS))
             old = self.settings.values.get(key)
             try:
                 self.settings.set(key, value)
             except ValueError as e:
                 raise ProtocolError("out_of_range", str(e))
+            self.settings.sign_calibration(svc.key)
             self.app.event("service", "{} {} -> {} (applied at the next boot)".format(key, old, value))
             return "{} {} (applied at the next boot)".format(key, value)
         if what == "limits":

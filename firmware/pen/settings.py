@@ -19,12 +19,17 @@ SCHEMA = {
     "cart_use_s": (0, "int", 0, 100000),
     # faults latched at power-off: a power cycle is not a deliberate clear
     "latched": (0, "int", 0, T.F_ALL),
-    # calibration, ADC counts added to the board's offsets; +-1500 counts is
-    # at most 69 um of depth, inside the 100 um depth tolerance
-    "cal_depth_a": (0, "int", -1500, 1500),
-    "cal_depth_b": (0, "int", -1500, 1500),
-    "cal_current": (0, "int", -2000, 2000),
+    # calibration, ADC counts added to the board's offsets, written only by
+    # the unlocked service function and signed with the pen's key (cal_mac),
+    # so editing the file cannot blind a check.  +-500 counts is at most
+    # 23 um of depth (the depth tolerance is 100 um) and 38 mA of current
+    # (below the 40 mA dead-sensor floor: a dead sensor still reads dead).
+    "cal_depth_a": (0, "int", -500, 500),
+    "cal_depth_b": (0, "int", -500, 500),
+    "cal_current": (0, "int", -500, 500),
+    "cal_mac": ("", "mac", 0, 0),
 }
+CAL_KEYS = ("cal_depth_a", "cal_depth_b", "cal_current")
 
 
 def defaults():
@@ -41,6 +46,9 @@ def check(key, value):
             raise ValueError("{} must be a whole number".format(key))
         if not lo <= value <= hi:
             raise ValueError("{} = {} is outside {}..{}".format(key, value, lo, hi))
+    elif kind == "mac":
+        if not isinstance(value, str) or len(value) not in (0, 64):
+            raise ValueError("{} must be a signature (64 hex digits) or empty".format(key))
     elif value not in kind:
         raise ValueError("{} must be one of: {}".format(key, ", ".join(kind)))
 
@@ -90,8 +98,29 @@ class Settings:
         self.values[key] = value
 
     # ---- between the settings and a running core ---------------------------
-    def apply(self, core):
-        """Put the remembered choices into a freshly built core."""
+    def sign_calibration(self, key):
+        """Sign the calibration fields with the pen's key (service function)."""
+        from pen.service import sign
+        self.values["cal_mac"] = sign(key, [self.values[k] for k in CAL_KEYS])
+
+    def _calibration_problem(self, key):
+        # Unsigned or foreign calibration is dropped (the board's own
+        # offsets stay): a problem string, or None when it is genuine.
+        v = self.values
+        if not any(v[k] for k in CAL_KEYS):
+            return None
+        from pen.service import sign
+        if key is not None and v["cal_mac"] == sign(key, [v[k] for k in CAL_KEYS]):
+            return None
+        for k in CAL_KEYS:
+            v[k] = 0
+        v["cal_mac"] = ""
+        return "calibration is not signed by this pen's key: ignored (service cal to redo it)"
+
+    def apply(self, core, key=None):
+        """Put the remembered choices into a freshly built core.  Returns a
+        problem string if something remembered had to be dropped."""
+        problem = self._calibration_problem(key)
         v = self.values
         m = core.m
         m[T.P_DA_OFS] += v["cal_depth_a"]
@@ -106,7 +135,8 @@ class Settings:
         m[T.S_CART_USE_S] = v["cart_use_s"]
         m[T.S_CART_SEEN] = 1 if m[T.I_CART_PRESENT] else 0
         if v["latched"]:
-            core.raise_fault(v["latched"])      # still latched: clear them deliberately
+            core.restore_latched(v["latched"])  # still latched: clear them deliberately
+        return problem
 
     def capture(self, core, auto_off_s=None):
         """Take the current choices from a running core."""

@@ -13,6 +13,7 @@ import gc
 import sys
 
 from pen.hal import B_SPEED_DOWN
+from pen.tick import F_INTERNAL
 
 
 def hal_class(board):
@@ -74,10 +75,15 @@ def run(board, ticks=0):
             hal.off()
         print("needlepen: stopped by an error: motor off; the watchdog will restart the pen")
         sys.print_exception(e)
-        if app is not None and app.log is not None:
+        if app is not None:
             try:
-                app.event("crash", "{}: {}".format(type(e).__name__, e))
-                app.log.flush()
+                if app.log is not None:
+                    app.event("crash", "{}: {}".format(type(e).__name__, e))
+                    app.log.flush()
+                if app.settings is not None:
+                    # latched again after the reset: acknowledged by a clear
+                    app.settings.values["latched"] |= F_INTERNAL
+                    app.settings.save()
             except Exception:
                 pass
     finally:

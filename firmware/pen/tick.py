@@ -33,6 +33,7 @@ I_CART_PRESENT = const(8)    # 1: a cartridge is seated
 I_CART_TYPE = const(9)       # cartridge type index 1..n (0: unknown)
 I_EXT_FAULTS = const(10)     # fault causes found outside the tick; consumed
 I_HEARTBEAT = const(11)      # incremented by the background loop
+I_HELD_FAULTS = const(12)    # causes that last until a reboot (integrity); never consumed
 
 # ---- commands: written by UI and protocol, read by the tick ---------------
 C_RUN = const(16)            # 1: motor requested on
@@ -226,6 +227,9 @@ def window(m: ptr32):
     if d > hi:
         d = hi
     m[S_DEPTH_TARGET] = d
+    # The request itself follows a narrower window (a shallower cartridge
+    # fitted): a later, wider window never deepens the needles by itself.
+    m[C_DEPTH_UM] = d
 
 
 @micropython.viper
@@ -236,7 +240,7 @@ def _observe(m: ptr32):
     s = 1
     s = s << 31
     k = (s << 1) - 1
-    act = m[I_EXT_FAULTS] | m[S_SLOW_ACT]     # + battery/temperature (_supply)
+    act = m[I_EXT_FAULTS] | m[S_SLOW_ACT] | m[I_HELD_FAULTS]   # + battery/temperature (_supply)
     m[I_EXT_FAULTS] = 0
     warn = m[S_SLOW_WARN]
     running = m[S_STATE] == ST_RUNNING and m[S_RUN_TICKS] > m[P_START_GRACE]
@@ -452,6 +456,7 @@ def _interlock(m: ptr32):
     state = m[S_STATE]
     new = act
     if state != ST_RUNNING:
+        # (faults restored at boot go straight into S_FAULTS, not through here)
         new = act & (F_ALL ^ _F_RUN_ONLY)
     if new & (latched ^ F_ALL):
         m[S_FAULT_TICK] = m[S_TICKS]

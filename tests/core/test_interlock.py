@@ -211,3 +211,17 @@ def test_on_a_fault_the_needles_retract_unless_the_depth_sensors_disagree():
     b.tick(40)
     assert b.m[T.S_FAULTS] & T.F_DEPTH_DISAGREE
     assert b.m[T.O_ACT_DUTY] == 0          # blind: do not move
+
+
+def test_an_integrity_fault_cannot_be_cleared_while_the_files_differ():
+    b = Bench()
+    b.set_sensors()
+    b.core.hold_fault(T.F_INTEGRITY)
+    b.tick(3)
+    assert b.m[T.S_FAULTS] & T.F_INTEGRITY
+    assert "integrity" in b.core.clear()       # still present
+    b.tick(3)
+    assert b.m[T.S_FAULTS] & T.F_INTEGRITY
+    raises(Refused, b.core.start)
+    b.tick(5)
+    assert b.m[T.S_STATE] == T.ST_FAULT and b.m[T.O_DUTY] == 0

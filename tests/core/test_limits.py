@@ -85,3 +85,19 @@ def test_measured_depth_beyond_limit_while_running_latches_over_depth():
     b.tick()
     assert b.m[T.S_FAULTS] & T.F_OVER_DEPTH
     assert b.m[T.O_DUTY] == 0
+
+
+def test_a_shallower_cartridge_trims_the_request_for_good():
+    # A 2.5 mm request with no cartridge seated, then a 42-pin (to 1 mm), then
+    # a 3-pin (to 2.5 mm): the target stays at 1 mm, it does not deepen by itself.
+    b = Bench(depth_um=500, zone="body")
+    b.m[T.I_CART_PRESENT] = 0
+    b.tick()
+    assert b.core.set_depth(2500) == 2500
+    b.m[T.I_CART_PRESENT] = 1
+    b.m[T.I_CART_TYPE] = 4
+    b.tick()
+    assert b.m[T.S_DEPTH_TARGET] == 1000 and b.m[T.C_DEPTH_UM] == 1000
+    b.m[T.I_CART_TYPE] = 5
+    b.tick()
+    assert b.m[T.S_DEPTH_TARGET] == 1000

@@ -223,3 +223,38 @@ def test_a_hung_loop_ends_in_a_watchdog_reset_and_a_safe_boot():
     events = p.app.log.read()
     assert any(e["kind"] == "boot" and "reset=watchdog" in e["detail"] for e in events)
     assert "clear" and not ask(p, "start")[0].startswith("OK")
+
+
+def test_run_only_faults_stay_latched_over_a_power_cycle():
+    # over_depth, cartridge_used and cartridge_missing latch only while the
+    # motor runs; restored at boot (motor at rest) they must latch all the same.
+    from pen import tick as T
+    for bit in (T.F_OVER_DEPTH, T.F_CART_USED, T.F_CART_MISSING, T.F_OVERTEMP):
+        s = Settings("settings.rec", saved_settings({"latched": bit}))
+        s.load()
+        b = Bench()
+        b.set_sensors()
+        s.apply(b.core)
+        b.tick(3)
+        assert b.m[T.S_FAULTS] & bit and b.m[T.S_STATE] == T.ST_FAULT
+        s.capture(b.core)
+        assert s.values["latched"] & bit       # and the next save keeps it
+
+
+def test_calibration_counts_only_when_signed_by_the_pens_key():
+    from pen import tick as T
+    key = bytes(range(32))
+    for signer, applied in ((key, True), (None, False), (bytes(32), False)):
+        s = Settings("settings.rec", FakeFS())
+        s.load()
+        s.set("cal_current", 300)
+        if signer is not None:
+            s.sign_calibration(signer)
+        b = Bench()
+        base = b.m[T.P_CUR_OFS]
+        problem = s.apply(b.core, key)
+        assert (b.m[T.P_CUR_OFS] == base + 300) == applied
+        assert (problem is None) == applied
+        if not applied:
+            assert "not signed" in problem and s.values["cal_current"] == 0
+    raises(ValueError, s.set, "cal_current", 2000)   # could hide a dead sensor
