@@ -57,6 +57,7 @@ def pen_board(**own):
         "control_period_us": 1000,
         "pwm_hz": 20000,
         "heartbeat_timeout_ms": 500,
+        "overrun_trip": 5,            # overruns in a row that raise loop_overrun
         "motor": dict(MOTOR),
         "depth": dict(DEPTH),
         "battery": dict(BATTERY_2S),

@@ -21,7 +21,7 @@ def test_boot_buttons_run_fault_motor_off(tmp_path) -> None:
         assert pen.send("sim press power") == "OK press power"
         time.sleep(2.5)
         s = pen.status()
-        assert s["state"] == "running" and s["level"] == 3 and s["target_sps"] == 120.0
+        assert s["state"] == "running" and s["level"] == 3 and s["target_sps"] == 120.0, json.dumps(s)
         assert abs(s["rate_sps"] - 120) < 3, s
         assert pen.send("sim skin cheek").startswith("OK")
         time.sleep(1.0)

@@ -36,7 +36,8 @@ class App:
             write(m)
 
         self.step = step
-        self.sched = Scheduler(clock, self.period_us, step, m, background=self.background)
+        self.sched = Scheduler(clock, self.period_us, step, m, background=self.background,
+                               trip=20 * board.get("overrun_trip", 5))   # weight 20 per overrun
         # Background tasks run on a 10 ms beat so that a tick with nothing due
         # costs one decrement; each task: [period in beats, beats left, fn].
         self.beat_ticks = max(1, 10000 // self.period_us)

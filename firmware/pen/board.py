@@ -53,6 +53,7 @@ def _check(b):
         if not isinstance(_get(b, key), str):
             raise BoardError("'{}' must be a string".format(key))
     period = _int(b, "control_period_us", 250, 10000)
+    _int(b, "overrun_trip", 2, 50)
     _int(b, "pwm_hz", 1000, 100000)
     levels = _get(b, "motor.speed_levels_sps")
     if not isinstance(levels, (list, tuple)) or not 1 <= len(levels) <= T.MAX_LEVELS:

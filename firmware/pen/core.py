@@ -106,11 +106,9 @@ class Core:
             m[T.C_RUN] = 0
         self.zone, self.profile = zone, profile
         m[T.C_ZONE_HI_UM] = hi
-        # The request follows into the new window, so that coming back to a
-        # deeper zone later never deepens the needles by itself.
-        lo, hi = self.limits()
-        m[T.C_DEPTH_UM] = max(lo, min(hi, m[T.C_DEPTH_UM]))
-        return hi
+        # window() trims the request into the new window, so that coming back
+        # to a deeper zone later never deepens the needles by itself.
+        return self.limits()[1]
 
     def start_refusal(self):
         """Why a start would be refused now (R_* bits; 0: it would start)."""

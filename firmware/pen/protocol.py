@@ -25,35 +25,25 @@ class ProtocolError(Exception):
         self.text = text
 
 
-def _digits(s):
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses
-    if not s:
-        return False
-    for c in s:
-        if c < "0" or c > "9":
-            return False
-    return True
-
-
 def parse_depth(arg):
     """'0.55' (mm) or '550um' -> 550 (um), exactly, without floats."""
     a = arg.lower()
     if a.endswith("um"):
         digits = a[:-2]
-        if not _digits(digits) or len(digits) > 5:
+        if not digits.isdigit() or len(digits) > 5:
             raise ProtocolError("bad_argument", "depth in um must be a whole number, e.g. 550um")
         return int(digits)
     if a.endswith("mm"):
         a = a[:-2]
     whole, _, frac = a.partition(".")
-    if not (_digits(whole) or (whole == "" and frac)) or (frac and not _digits(frac)) or len(frac) > 3 \
+    if not (whole.isdigit() or (whole == "" and frac)) or (frac and not frac.isdigit()) or len(frac) > 3 \
             or len(whole) > 2:
         raise ProtocolError("bad_argument", "depth is in mm, e.g. 0.5 or 1.25 (or 550um)")
     return int(whole or "0") * 1000 + int((frac + "000")[:3])
 
 
 def _int(arg, what):
-    if not arg or not (_digits(arg) or (arg[0] == "-" and _digits(arg[1:]))) or len(arg) > 9:
+    if not arg or not (arg.isdigit() or (arg[0] == "-" and arg[1:].isdigit())) or len(arg) > 9:
         raise ProtocolError("bad_argument", "{} must be a whole number".format(what))
     return int(arg)
 
@@ -93,11 +83,14 @@ class Protocol:
                     self.buf.append(b)
 
     def line(self, raw):
-        try:
-            text = raw.decode()
-        except Exception:
-            self._err("bad_encoding", "commands are ASCII text")
-            return
+        # ASCII only: both interpreters then split, strip and read digits
+        # alike (CPython's str methods also take U+00A0 as a space, "²" as
+        # a digit; MicroPython's do not).
+        for b in raw:
+            if b > 126:
+                self._err("bad_encoding", "commands are ASCII text")
+                return
+        text = raw.decode()
         words = text.split()
         if not words:
             return
@@ -268,9 +261,7 @@ class Protocol:
         if what == "cal":
             self._nargs(args, 3, 3, "service cal <cal_depth_a|cal_depth_b|cal_current> <counts>")
             key, value = args[1], _int(args[2], args[1])
-            if not key.startswith("cal_") or self.settings is None:
-                raise ProtocolError("bad_argument", "calibration keys: cal_depth_a, cal_depth_b, cal_current")
-            if key not in settingslib.CAL_KEYS:
+            if self.settings is None or key not in settingslib.CAL_KEYS:
                 raise ProtocolError("bad_argument", "calibration keys: " + ", ".join(settingslib.CAL_KEYS))
             old = self.settings.values.get(key)
             try:

@@ -98,10 +98,13 @@ class Settings:
         self.values[key] = value
 
     # ---- between the settings and a running core ---------------------------
+    def _cal_mac(self, key):
+        from pen.service import sign
+        return sign(key, [self.values[k] for k in CAL_KEYS])
+
     def sign_calibration(self, key):
         """Sign the calibration fields with the pen's key (service function)."""
-        from pen.service import sign
-        self.values["cal_mac"] = sign(key, [self.values[k] for k in CAL_KEYS])
+        self.values["cal_mac"] = self._cal_mac(key)
 
     def _calibration_problem(self, key):
         # Unsigned or foreign calibration is dropped (the board's own
@@ -109,8 +112,7 @@ class Settings:
         v = self.values
         if not any(v[k] for k in CAL_KEYS):
             return None
-        from pen.service import sign
-        if key is not None and v["cal_mac"] == sign(key, [v[k] for k in CAL_KEYS]):
+        if key is not None and v["cal_mac"] == self._cal_mac(key):
             return None
         for k in CAL_KEYS:
             v[k] = 0
@@ -128,8 +130,8 @@ class Settings:
         m[T.P_CUR_OFS] += v["cal_current"]
         core.set_zone(v["zone"], v["profile"])
         core.m[T.C_LEVEL] = min(v["level"], len(core.levels)) - 1
-        lo, hi = core.limits()
-        m[T.C_DEPTH_UM] = max(lo, min(hi, v["depth_um"]))
+        m[T.C_DEPTH_UM] = v["depth_um"]
+        core.limits()                       # trims the request into the window
         # the cartridge seated at boot is taken for the one that was seated
         # at power-off: its usage continues (a reboot does not renew it)
         m[T.S_CART_USE_S] = v["cart_use_s"]

@@ -6,7 +6,7 @@
 #       the watchdog fed from a timer so that a deploy is not cut short.
 #   any other exception: motor off, logged; the watchdog is no longer fed,
 #       so it resets the pen, which boots with the motor off and the
-#       watchdog fault latched.
+#       watchdog and internal faults latched.
 #   speed-down held at power-on: maintenance mode straight away (no loop,
 #       no watchdog) to recover a pen whose firmware misbehaves.
 import gc

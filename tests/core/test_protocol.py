@@ -82,6 +82,10 @@ def test_long_lines_and_binary_junk():
     assert ans.startswith("ERR too_long")
     (ans,) = ask(p, b"\xff\xfe\x80 start\n")
     assert ans.startswith("ERR bad_encoding")
+    # found by hypothesis: CPython took U+00A0 for a space and started
+    for junk in (b"start \xc2\xa0\n", b"speed \xc2\xb2\n"):
+        (ans,) = ask(p, junk)
+        assert ans.startswith("ERR bad_encoding"), ans
     assert ask(p, b"\r\n\n  \n") == []
     assert ask(p, "status")[0].startswith("OK ")      # still answering
     assert not p.core.running()
