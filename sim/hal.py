@@ -50,6 +50,8 @@ class SimHAL(HAL):
         self.watchdog_ms = 0
         self.fed_at_us = 0
         self.cause = "power"
+        self.boot_mark: str | None = None  # reset(kind) leaves it for the next boot
+        self.resets: list = []           # planned resets asked for, in order
         # per-tick safety record: each newly latched fault as
         # (time us, new bits, duty written in that tick, tick number)
         self.fault_log: list = []
@@ -126,4 +128,11 @@ class SimHAL(HAL):
         return self.watchdog_ms > 0 and self.clock.now_us - self.fed_at_us > self.watchdog_ms * 1000
 
     def reset_cause(self) -> str:
+        if self.boot_mark:                 # read once, then remembered for this boot
+            self.cause, self.boot_mark = self.boot_mark, None
         return self.cause
+
+    def reset(self, kind: str) -> None:
+        # The simulator's owner (sim.rig.SimPen.reboot) carries the reset out.
+        self.boot_mark = kind
+        self.resets.append(kind)

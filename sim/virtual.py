@@ -62,6 +62,25 @@ class VirtualHAL(SimHAL):
     def maintenance(self):
         self.off()
 
+    MARK = "boot.mark"
+
+    def reset(self, kind):
+        # A file stands in for the chip's reset-surviving register.
+        import machine
+        with open(self.MARK, "w") as f:
+            f.write(kind)
+        machine.reset()
+
+    def reset_cause(self):
+        import os
+        try:                             # read once, then remembered for this boot
+            with open(self.MARK) as f:
+                self.cause = f.read().strip() or self.cause
+            os.remove(self.MARK)
+        except OSError:
+            pass
+        return self.cause
+
     def pen_id(self):
         try:
             with open("pen.id") as f:

@@ -1,7 +1,8 @@
 # What the RP2040 and ESP32 HALs share: motor and actuator outputs, buttons,
-# the cartridge switch and ID pins, the watchdog, the reset cause.  Built on
-# machine.PWM/Pin/WDT/Timer; the chip files add the tachometer, the ADCs and
-# the display.
+# the cartridge switch and ID pins, the watchdog, planned resets, the tick's
+# hardware timer, a tachometer timed by pin interrupts.  Built on
+# machine.PWM/Pin/WDT/Timer; the chip files add their own tachometer paths,
+# the ADCs, the display and the chip-specific reset marks.
 import machine
 from machine import PWM, WDT, Pin
 
@@ -12,10 +13,51 @@ from pen.hal import B_DEPTH_DOWN, B_DEPTH_UP, B_POWER, B_SPEED_DOWN, B_SPEED_UP,
 AGE_MAX = 10000000
 _BUTTONS = (("btn_power", B_POWER), ("btn_speed_up", B_SPEED_UP), ("btn_speed_down", B_SPEED_DOWN),
             ("btn_depth_up", B_DEPTH_UP), ("btn_depth_down", B_DEPTH_DOWN))
+MARKS = ("planned", "maintenance")    # reset kinds a boot mark can carry (index + 1 is stored)
+
+
+class IrqTach:
+    """Tachometer timed by a hard pin interrupt: each rising edge's ticks_us
+    into a preallocated ring (the handler allocates nothing); read() gives
+    the tick the time of the last revolution (ppr edges) and the pulse age.
+    Timestamps are taken when the handler runs: late by whatever holds the
+    interrupt off (on the rp2 pen, a tick in progress)."""
+
+    def __init__(self, pin, ppr):
+        from array import array
+        self.ppr = ppr
+        self.edges = array("i", [0] * (ppr + 1))    # newest at `head`
+        self.head = 0
+        self.n_edges = 0
+        self.count = 0
+        pin.irq(handler=self._edge, trigger=Pin.IRQ_RISING, hard=True)
+
+    def _edge(self, pin):
+        h = self.head + 1
+        if h > self.ppr:
+            h = 0
+        # (the stubs type ticks_us() as _TicksUs; it is a small int)
+        self.edges[h] = pen_clock.ticks_us()  # type: ignore[call-overload]
+        self.head = h
+        self.count = (self.count + 1) & 0x3FFFFFFF
+        if self.n_edges <= self.ppr:
+            self.n_edges += 1
+
+    def read(self, m, now):
+        h = self.head                        # the IRQ may move it: read once
+        last = self.edges[h]
+        if self.n_edges > self.ppr:
+            first = self.edges[h + 1 if h < self.ppr else 0]
+            m[T.I_TACH_PERIOD_US] = pen_clock.ticks_diff(last, first)
+        else:
+            m[T.I_TACH_PERIOD_US] = 0
+        age = pen_clock.ticks_diff(now, last) if self.n_edges else AGE_MAX
+        m[T.I_TACH_AGE_US] = age if 0 <= age < AGE_MAX else (0 if age < 0 else AGE_MAX)
+        m[T.I_TACH_COUNT] = self.count
 
 
 class MachineHAL(HAL):
-    TIMER_ID = -1                     # the timer that feeds the watchdog in maintenance
+    WDT_STOPPABLE = False             # the port can stop its watchdog (maintenance)
 
     def __init__(self, board):
         pins = board["pins"]
@@ -33,7 +75,10 @@ class MachineHAL(HAL):
         self.btn_bits = [bit for _, bit in _BUTTONS]
         self.ppr = board["motor"]["tach_pulses_per_rev"]
         self.wdt = None
-        self.timer = None
+        self.timer = None             # feeds the watchdog in maintenance, where it cannot stop
+        self.ticker_timer = None
+        self._tick_fn = None
+        self._cause = None
 
     def read_cartridge(self, m):
         # switch to ground when seated; type = 3-bit code on the ID pins
@@ -72,6 +117,33 @@ class MachineHAL(HAL):
                 bits |= self.btn_bits[i]
         return bits
 
+    # ---- the tick's timer ------------------------------------------------------
+    def start_ticker(self, period_us, fn):
+        self._tick_fn = fn
+        t = machine.Timer()
+        if period_us % 1000 == 0:
+            t.init(mode=machine.Timer.PERIODIC, period=period_us // 1000, callback=self._tick_irq, hard=True)
+        else:
+            t.init(mode=machine.Timer.PERIODIC, freq=1000000 / period_us, callback=self._tick_irq, hard=True)
+        self.ticker_timer = t
+
+    def _tick_irq(self, t):
+        # Hard interrupt.  If the tick raises, fail closed: outputs off and
+        # the timer stopped; nothing feeds the watchdog any more, so it
+        # resets the pen.
+        try:
+            self._tick_fn()
+        except Exception:
+            t.deinit()
+            self.off()
+
+    def stop_ticker(self):
+        t = self.ticker_timer
+        if t is not None:
+            t.deinit()
+            self.ticker_timer = None
+
+    # ---- watchdog, maintenance, resets --------------------------------------
     def start_watchdog(self, timeout_ms):
         self.wdt = WDT(timeout=timeout_ms)
 
@@ -80,22 +152,58 @@ class MachineHAL(HAL):
             self.wdt.feed()
 
     def maintenance(self):
-        # Motor off and, if the watchdog runs (it cannot be stopped), fed from
-        # a timer so that the REPL (mpremote, a deploy) is not cut short.
+        # Motor off.  A watchdog armed by the running firmware (Ctrl-C) is
+        # stopped where the chip allows it; elsewhere fed from a timer until
+        # the next reset (a soft reset ends that timer: deploy therefore
+        # uses the maintenance boot, which never arms the watchdog).
+        self.stop_ticker()
         self.off()
-        if self.wdt is not None and self.timer is None:
+        if self.wdt is None:
+            return
+        if self.WDT_STOPPABLE:
+            self._watchdog_stop()
+            self.wdt = None
+        elif self.timer is None:
             wdt = self.wdt
             self.timer = machine.Timer(self.TIMER_ID)
-            self.timer.init(period=500, mode=machine.Timer.PERIODIC, callback=lambda t: wdt.feed())
+            self.timer.init(period=100, mode=machine.Timer.PERIODIC, callback=lambda t: wdt.feed())
 
-    def pen_id(self):
-        from binascii import hexlify
-        return hexlify(machine.unique_id()).decode()
+    TIMER_ID = -1                     # the timer that feeds the watchdog in maintenance
+
+    def _watchdog_stop(self):
+        raise NotImplementedError
+
+    def _mark(self, code):
+        """Leave `code` (0: none) where the next boot finds it: chip-specific."""
+
+    def _take_mark(self):
+        """The code left by _mark() before this boot (0: none), cleared."""
+        return 0
+
+    def reset(self, kind):
+        self.stop_ticker()
+        self.off()
+        self._mark(MARKS.index(kind) + 1)
+        machine.reset()
 
     def reset_cause(self):
+        # read once per boot (the mark is cleared), then remembered
+        if self._cause is None:
+            code = self._take_mark()
+            if 1 <= code <= len(MARKS):
+                self._cause = MARKS[code - 1]
+            else:
+                self._cause = self._hardware_cause()
+        return self._cause
+
+    def _hardware_cause(self):
         c = machine.reset_cause()
         if c == machine.WDT_RESET:
             return "watchdog"
         if c == machine.PWRON_RESET:
             return "power"
         return "other"
+
+    def pen_id(self):
+        from binascii import hexlify
+        return hexlify(machine.unique_id()).decode()

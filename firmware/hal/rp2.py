@@ -1,24 +1,50 @@
 # HAL for the RP2040 pen board (boards/pen_rp2040.py).  Translates only.
 #
-# Tachometer: a PIO state machine times each period between rising edges
-# in hardware (2 cycles per count at 10 MHz: 0.2 us resolution, no jitter
-# from interrupts or the GC); read() drains its FIFO.  ADC: current and the
-# depth sensors every tick; battery and motor temperature share ADC3 through
-# an analog switch (pin adc_mux), one each tick, the switch set a tick ahead
-# so the input has settled.  Nothing here allocates per tick.
+# The tick runs in a hard timer interrupt (ticker = True): the background
+# (UI, protocol, storage, garbage collection) can never delay it.
+#
+# Tachometer, board key "tach_input":
+#   "pio" (default): a PIO state machine times each period between rising
+#       edges in hardware (0.2 us resolution, no interrupt latency, no GC);
+#       read() drains its FIFO.
+#   "irq": a hard pin interrupt timestamps each edge (hal.chip.IrqTach): for
+#       a board without a free PIO, and for the emulated RP2040, whose PIO
+#       does not run in step with simulated time.  Timestamps are late by up
+#       to a tick's duration when an edge arrives during one.
+# ADC: current and the depth sensors every tick; battery and motor
+# temperature share ADC3 through an analog switch (pin adc_mux), one each
+# tick, the switch set a tick ahead so the input has settled.  Nothing here
+# allocates per tick.
+#
+# Watchdog and resets, from the RP2040 datasheet and pico-sdk's watchdog.c:
+# machine.reset() reboots through the watchdog (scratch4 = 0), so
+# reset_cause() reads WDT_RESET after every reset; a real timeout of a
+# watchdog armed by machine.WDT leaves scratch4 = WATCHDOG_NON_REBOOT_MAGIC.
+# SCRATCH0 (unused by pico-sdk and MicroPython) carries our boot mark; the
+# scratch registers survive every reset but a power-on.  The watchdog stops
+# when CTRL.ENABLE is cleared (pico-sdk's watchdog_disable does the same).
 from array import array
 
-import rp2
+import machine
 from machine import ADC, Pin
 
-from hal.chip import AGE_MAX, MachineHAL
-from hal.pio_tach import PIO_FREQ, tach_period
+from hal.chip import AGE_MAX, IrqTach, MachineHAL
 from pen import clock as pen_clock
 from pen import tick as T
+
+_WATCHDOG = 0x40058000
+_CTRL_CLR = _WATCHDOG + 0x3000        # atomic bit-clear alias of CTRL
+_ENABLE = 1 << 30
+_SCRATCH0 = _WATCHDOG + 0x0C
+_SCRATCH4 = _WATCHDOG + 0x1C
+_NON_REBOOT_MAGIC = 0x6AB73121
+_MARK_MAGIC = 0x3E500000              # boot mark = magic | code (below 2**30: a small int)
 
 
 class RP2HAL(MachineHAL):
     name = "rp2"
+    ticker = True
+    WDT_STOPPABLE = True
 
     def __init__(self, board):
         MachineHAL.__init__(self, board)
@@ -34,8 +60,16 @@ class RP2HAL(MachineHAL):
         self.led_fault = Pin(pins["led_fault"], Pin.OUT, value=0)
         self._shown = -1
         tach = Pin(pins["tach"], Pin.IN, Pin.PULL_UP)
-        self.sm = rp2.StateMachine(0, tach_period, freq=PIO_FREQ, in_base=tach, jmp_pin=tach)
-        self.sm.active(1)
+        self.irq_tach = None
+        self.sm = None
+        if board.get("tach_input", "pio") == "irq":
+            self.irq_tach = IrqTach(tach, self.ppr)
+        else:
+            import rp2
+
+            from hal.pio_tach import PIO_FREQ, tach_period
+            self.sm = rp2.StateMachine(0, tach_period, freq=PIO_FREQ, in_base=tach, jmp_pin=tach)
+            self.sm.active(1)
         self.periods = array("i", [0] * self.ppr)    # last ppr edge-to-edge periods, us
         self.slot = 0
         self.count = 0
@@ -43,6 +77,23 @@ class RP2HAL(MachineHAL):
 
     def read(self, m):
         now = pen_clock.ticks_us()
+        if self.irq_tach is not None:
+            self.irq_tach.read(m, now)
+        else:
+            self._read_pio(m, now)
+        m[T.I_CURRENT_RAW] = self.adc_cur.read_u16()
+        m[T.I_DEPTH_A_RAW] = self.adc_da.read_u16()
+        m[T.I_DEPTH_B_RAW] = self.adc_db.read_u16()
+        if self.phase:
+            m[T.I_TEMP_RAW] = self.adc_vt.read_u16()
+            self.mux.value(0)
+        else:
+            m[T.I_VBAT_RAW] = self.adc_vt.read_u16()
+            self.mux.value(1)
+        self.phase ^= 1
+        self.read_cartridge(m)
+
+    def _read_pio(self, m, now):
         sm = self.sm
         while sm.rx_fifo():
             counts = sm.get()
@@ -60,17 +111,28 @@ class RP2HAL(MachineHAL):
         age = pen_clock.ticks_diff(now, self.last_edge)
         m[T.I_TACH_AGE_US] = age if 0 <= age < AGE_MAX else AGE_MAX
         m[T.I_TACH_COUNT] = self.count
-        m[T.I_CURRENT_RAW] = self.adc_cur.read_u16()
-        m[T.I_DEPTH_A_RAW] = self.adc_da.read_u16()
-        m[T.I_DEPTH_B_RAW] = self.adc_db.read_u16()
-        if self.phase:
-            m[T.I_TEMP_RAW] = self.adc_vt.read_u16()
-            self.mux.value(0)
-        else:
-            m[T.I_VBAT_RAW] = self.adc_vt.read_u16()
-            self.mux.value(1)
-        self.phase ^= 1
-        self.read_cartridge(m)
+
+    # ---- watchdog and boot marks (background only: these allocate) -----------
+    def _watchdog_stop(self):
+        machine.mem32[_CTRL_CLR] = _ENABLE
+
+    def _mark(self, code):
+        machine.mem32[_SCRATCH0] = _MARK_MAGIC | code
+
+    def _take_mark(self):
+        v = machine.mem32[_SCRATCH0]
+        machine.mem32[_SCRATCH0] = 0
+        return v & 0xFF if v & ~0xFF == _MARK_MAGIC else 0
+
+    def _hardware_cause(self):
+        c = machine.reset_cause()
+        if c == machine.WDT_RESET:
+            # every software reset goes through the watchdog: only a timeout
+            # of the watchdog we armed counts as one
+            return "watchdog" if machine.mem32[_SCRATCH4] == _NON_REBOOT_MAGIC else "other"
+        if c == machine.PWRON_RESET:
+            return "power"
+        return "other"
 
     def show(self, view):
         # Level bar; while a message shows (depth or zone being changed) the

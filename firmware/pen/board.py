@@ -54,6 +54,10 @@ def _check(b):
             raise BoardError("'{}' must be a string".format(key))
     period = _int(b, "control_period_us", 250, 10000)
     _int(b, "overrun_trip", 2, 50)
+    if b.get("tach_input", "pio") not in ("pio", "irq"):
+        raise BoardError("'tach_input' must be 'pio' or 'irq', not {!r}".format(b.get("tach_input")))
+    if "serial_bytes_per_beat" in b:
+        _int(b, "serial_bytes_per_beat", 16, 2048)
     _int(b, "pwm_hz", 1000, 100000)
     levels = _get(b, "motor.speed_levels_sps")
     if not isinstance(levels, (list, tuple)) or not 1 <= len(levels) <= T.MAX_LEVELS:

@@ -2,6 +2,11 @@
 # tick runs on, plus the commands people give (start, speed, depth, zone,
 # clear), each checked here with a clear refusal and checked again by the
 # tick.  Commands only write command words; the tick decides.
+#
+# Runs in the background, which the tick may interrupt at any bytecode (on
+# the rp2 pen the tick runs in a timer interrupt): a command writes each
+# word with one plain store, and never read-modify-writes a word the tick
+# writes too (pen.tick notes who owns which word).
 from pen import faults, zones
 from pen import tick as T
 from pen.mem import new_memory
@@ -38,9 +43,16 @@ class Core:
 
     # ---- limits ------------------------------------------------------------
     def limits(self):
-        """The active depth window (lo, hi) in um, computed by the tick's own code."""
-        T.window(self.m)
-        return self.m[T.S_LIMIT_LO], self.m[T.S_LIMIT_HI]
+        """The active depth window (lo, hi) in um, computed by the tick's own code
+        into the background's words (the tick's own are the tick's)."""
+        T.window(self.m, T.B_LIMIT_LO)
+        return self.m[T.B_LIMIT_LO], self.m[T.B_LIMIT_HI]
+
+    def trim_request(self):
+        """Clamp the depth request into the window now.  Boot only, before the
+        tick runs; afterwards the tick trims it every period."""
+        self.limits()
+        self.m[T.C_DEPTH_UM] = self.m[T.B_DEPTH_TARGET]
 
     def limit_sources(self):
         """Which limit binds: [(source, lo, hi)], for messages and docs."""
@@ -106,8 +118,8 @@ class Core:
             m[T.C_RUN] = 0
         self.zone, self.profile = zone, profile
         m[T.C_ZONE_HI_UM] = hi
-        # window() trims the request into the new window, so that coming back
-        # to a deeper zone later never deepens the needles by itself.
+        # The next tick trims the request into the new window, so that coming
+        # back to a deeper zone later never deepens the needles by itself.
         return self.limits()[1]
 
     def start_refusal(self):
@@ -152,8 +164,15 @@ class Core:
         return faults.names(m[T.S_FAULTS] & m[T.S_ACTIVE])
 
     def raise_fault(self, bit):
-        """Report a fault found outside the tick; it latches next tick."""
+        """Report a fault found outside the tick; it latches next tick.
+        Boot only, or from the tick's own context (the tick consumes this
+        word; from the background use set_present)."""
         self.m[T.I_EXT_FAULTS] |= bit
+
+    def set_present(self, bits):
+        """The fault causes the background sees present now (storage): they
+        latch at the next tick and can be cleared once they are gone."""
+        self.m[T.I_BG_FAULTS] = bits & T.F_ALL
 
     def hold_fault(self, bit):
         """A cause found at boot that no clear can remove (integrity): it

@@ -19,6 +19,8 @@ FAULTS = (
     (T.F_TACH_MISMATCH, "tach_mismatch", "tach disagrees with the motor's back-EMF"),
     (T.F_CURRENT_SENSOR, "current_sensor", "current sensor reads no current while the motor turns"),
     (T.F_CLOCK, "clock", "control timing lost: the clock jumped or the loop stood still"),
+    (T.F_STORAGE, "storage", "settings or log could not be written to flash: latched faults and "
+                             "cartridge use would not survive a power cycle"),
 )
 
 WARNINGS = (

@@ -13,6 +13,15 @@ B_DEPTH_DOWN = 0x10
 
 class HAL:
     name = "none"
+    ticker = False          # True: start_ticker() runs the tick from a hardware timer
+
+    def start_ticker(self, period_us, fn):
+        """Call fn() every period_us from a hard timer interrupt (fn allocates
+        nothing).  Only where `ticker` is True."""
+        raise NotImplementedError
+
+    def stop_ticker(self):
+        """Stop calling the tick (before Ctrl-C maintenance, on the way out)."""
 
     def read(self, m):
         """Fill the tick's input words (pen.tick I_*) from the hardware."""
@@ -37,8 +46,13 @@ class HAL:
         """Feed the hardware watchdog."""
 
     def reset_cause(self):
-        """Why we booted: 'power', 'watchdog', 'soft' or 'other'."""
+        """Why we booted: 'planned' or 'maintenance' (a reset(kind) by the
+        firmware, read once), else 'power', 'watchdog' or 'other'."""
         return "power"
+
+    def reset(self, kind):
+        """Reset the pen now, leaving `kind` ('planned' or 'maintenance') for
+        reset_cause() at the next boot."""
 
     def pen_id(self):
         """This pen's unique id (hex), for its key on the workstation."""

@@ -13,9 +13,12 @@ from pen.core import Refused
 MAX_LINE = 120
 VERSION = "needlepen-fw 0.1"
 
+MAX_LOG = 200                 # events per `log` answer (streamed a few lines a beat)
+TELE_ROOM = 1024              # telemetry waits while less than this is free in the output queue
+
 HELP = ("commands: status | info | tele on [hz] | tele off | start | stop | clear | speed <level> | "
         "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | "
-        "service ... | help")
+        "reset | maintenance | service ... | help")
 
 
 class ProtocolError(Exception):
@@ -60,6 +63,8 @@ class Protocol:
         self.discarding = False
         self.tele_every = 0           # telemetry period in 10 ms beats (0: off)
         self._tele_left = 0
+        self.stream = None            # lines of a long answer still to go out (a list, oldest first)
+        self.tele_skipped = 0         # telemetry lines not sent because the host reads too slowly
 
     # ---- input -------------------------------------------------------------------
     def feed(self, data):
@@ -102,7 +107,8 @@ class Protocol:
             return
         try:
             answer = handler(args)
-            self.write("OK" + ("" if answer is None else " " + answer))
+            if answer is not self.STREAMED:
+                self.write("OK" + ("" if answer is None else " " + answer))
         except ProtocolError as e:
             self._err(e.code, e.text)
         except Refused as e:
@@ -130,10 +136,13 @@ class Protocol:
         self._nargs(args, 0, 0, "info")
         b = self.app.board
         free = getattr(gc, "mem_free", None)
+        link = self.app.link
         return json.dumps({
             "mem_free": free() if free else None,
             "mem_alloc": gc.mem_alloc() if free else None,
             "heap_live_max": self.app.heap_live_max,
+            "serial_dropped": link.dropped if link is not None else 0, "tele_skipped": self.tele_skipped,
+            "tick_irq": self.app.sched.irq, "storage": self.app.storage_problem,
             "firmware": VERSION, "board": b["name"], "board_file": b.get("file"), "port": b["port"],
             "pen_id": self.app.hal.pen_id(),
             "levels_sps": self.core.levels, "period_us": b["control_period_us"],
@@ -192,13 +201,48 @@ class Protocol:
     def cmd_log(self, args):
         self._nargs(args, 0, 1, "log [n]")
         n = _int(args[0], "n") if args else 20
+        if not 0 <= n <= MAX_LOG:
+            raise ProtocolError("out_of_range", "log shows 0..{} events at a time".format(MAX_LOG))
         if self.log is None:
             raise ProtocolError("unavailable", "this pen keeps no log")
         events = self.log.read()
         events = events[-n:] if n > 0 else []
-        for e in events:
-            self.write("L " + json.dumps(e))
-        return "log {}".format(len(events))
+        # Streamed: a few lines a beat as the output queue drains; input
+        # waits meanwhile, so answers stay in order.
+        self.stream = [json.dumps(e) for e in events] + [None]
+        self._stream_n = len(events)
+        return self.STREAMED
+
+    STREAMED = object()
+
+    def busy(self):
+        """A streamed answer is still going out (input waits)."""
+        return self.stream is not None
+
+    def _pump_stream(self):
+        # As many lines as the output queue has room for; None ends the answer.
+        link = self.app.link
+        room = link.room() if link is not None else 1 << 20
+        s = self.stream
+        while s and room > 200:
+            e = s.pop(0)
+            line = "OK log {}".format(self._stream_n) if e is None else "L " + e
+            self.write(line)
+            room -= len(line) + 1
+        if not s:
+            self.stream = None
+
+    def cmd_reset(self, args):
+        self._nargs(args, 0, 0, "reset")
+        self.app.request_reset("planned")
+        self.app.event("reset", "protocol")
+        return "reset"
+
+    def cmd_maintenance(self, args):
+        self._nargs(args, 0, 0, "maintenance")
+        self.app.request_reset("maintenance")
+        self.app.event("reset", "maintenance")
+        return "maintenance: resetting into maintenance mode (motor disabled, no watchdog, REPL free)"
 
     def cmd_get(self, args):
         self._nargs(args, 0, 1, "get [key]")
@@ -270,6 +314,7 @@ class Protocol:
                 raise ProtocolError("out_of_range", str(e))
             self.settings.sign_calibration(svc.key)
             self.app.event("service", "{} {} -> {} (applied at the next boot)".format(key, old, value))
+            self._keep()
             return "{} {} (applied at the next boot)".format(key, value)
         if what == "limits":
             self._nargs(args, 3, 3, "service limits <hard_min_um> <hard_max_um>")
@@ -277,11 +322,21 @@ class Protocol:
             if not 0 <= lo < hi <= 5000:
                 raise ProtocolError("out_of_range", "hard limits must satisfy 0 <= min < max <= 5000 um")
             old = (self.m[T.P_HARD_LO_UM], self.m[T.P_HARD_HI_UM])
-            servicelib.save_limits(svc.key, lo, hi)
+            try:
+                servicelib.save_limits(svc.key, lo, hi)
+            except Exception as e:
+                raise ProtocolError("storage", "could not write the limits: {}".format(e))
             self.app.event("service", "hard limits {}..{} -> {}..{} um (at the next boot)".format(
                 old[0], old[1], lo, hi))
+            self._keep()
             return "hard limits {}..{} um from the next boot".format(lo, hi)
         raise ProtocolError("bad_argument", usage)
+
+    def _keep(self):
+        # A service change is on flash before it is acknowledged (the motor
+        # is stopped: service functions refuse to run otherwise).
+        if not self.app.save():
+            raise ProtocolError("storage", "not saved: " + str(self.app.storage_problem))
 
     def cmd_sim(self, args):
         hook = getattr(self.app.hal, "sim_command", None)
@@ -296,19 +351,28 @@ class Protocol:
     def snapshot(self):
         s = self.core.status()
         st = self.app.sched.report()
-        s["loop"] = {"jitter_us": st["jitter_us"], "exec_max_us": st["exec_max_us"], "overruns": st["overruns"]}
+        s["loop"] = {"jitter_us": st["jitter_us"], "exec_max_us": st["exec_max_us"], "overruns": st["overruns"],
+                     "late_max_us": st["late_max_us"], "irq": st["irq"]}
+        s["storage"] = self.app.storage_problem
         s["t_ms"] = self.m[T.S_TICKS] * self.app.period_us // 1000
         s["pen_id"] = self.app.hal.pen_id()
         return s
 
     def beat(self):
-        """Every 10 ms from the background: telemetry when switched on."""
+        """Every 10 ms from the background: a streamed answer's next lines,
+        telemetry when switched on."""
+        if self.stream is not None:
+            self._pump_stream()
         if not self.tele_every:
             return
         self._tele_left -= 1
         if self._tele_left > 0:
             return
         self._tele_left = self.tele_every
+        link = self.app.link
+        if self.stream is not None or (link is not None and link.room() < TELE_ROOM):
+            self.tele_skipped += 1       # the host reads too slowly: skip, don't queue
+            return
         m = self.m
         self.write("T " + json.dumps({
             "t": m[T.S_TICKS] * self.app.period_us // 1000,

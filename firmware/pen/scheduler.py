@@ -1,5 +1,13 @@
 # Fixed-rate scheduler: runs the control step once per period on an injected
-# clock, measures every period, and raises LOOP_OVERRUN when overruns persist.
+# clock, measures every period, raises LOOP_OVERRUN when overruns persist
+# while the motor runs, and feeds the hardware watchdog while all is well.
+#
+# Two ways to drive it, one period's work (tick()) either way:
+#   - a hardware timer interrupt calls tick() every period (the rp2 pen: the
+#     background then runs in the main loop and can never delay a tick);
+#   - run() loops: wait for the deadline, tick(), the background in the slack
+#     (the simulator, the virtual pen, the ESP32, whose timers are soft).
+# tick() runs in the tick's context and allocates nothing.
 #
 # The clock is any object with ticks_us(), ticks_diff(a, b), ticks_add(t, d)
 # and wait_until(deadline, max_us): pen.clock on the pen, a virtual clock in
@@ -31,15 +39,18 @@ _TRIP = const(13)
 N_JUMPS = const(14)       # implausible timing: the clock ran backwards or the loop stood still
 STATS_WORDS = const(15)
 JUMP_US = const(50000)    # a start later than this is a blocked loop or a clock jump
+FEED_TICKS = const(10)    # the hardware watchdog is fed every 10 healthy ticks
 
 _BIG = const(0x3FFFFFFF)
 
 
 @micropython.viper
-def _account(st: ptr32, late: int, period: int, exec_us: int, nominal: int) -> int:
+def _account(st: ptr32, late: int, period: int, exec_us: int, nominal: int, judge: int) -> int:
     # Book one tick.  Returns bit 0: it overran; bit 1: overrun fault raised;
     # bit 2: implausible timing (started before its deadline by more than a
     # period: the clock went backwards; or more than JUMP_US late).
+    # Overruns fill the trip bucket only when `judge` (the motor runs): at
+    # rest a long stop (a flash write with interrupts off) is harmless.
     if late < 0 - nominal or late > JUMP_US:
         st[N_JUMPS] = st[N_JUMPS] + 1
         return 4
@@ -62,9 +73,10 @@ def _account(st: ptr32, late: int, period: int, exec_us: int, nominal: int) -> i
     if late + exec_us > nominal:
         over = 1
         st[N_OVERRUNS] = st[N_OVERRUNS] + 1
-        b += st[_WEIGHT]
-        if b > st[_TRIP] * 2:
-            b = st[_TRIP] * 2
+        if judge:
+            b += st[_WEIGHT]
+            if b > st[_TRIP] * 2:
+                b = st[_TRIP] * 2
     elif b > 0:
         b -= 1
     st[BUCKET] = b
@@ -80,24 +92,32 @@ def _account(st: ptr32, late: int, period: int, exec_us: int, nominal: int) -> i
 class Scheduler:
     """Calls step() every period_us on clock; background(deadline) in the slack.
 
-    Sustained overrun: each overrun adds `weight` to a bucket that drains by
-    one per good tick; at `trip` LOOP_OVERRUN is raised into memory m until the
-    bucket is empty again.  Defaults: 5 overruns in a row trip; isolated ones
-    (a GC pause) do not.
+    Sustained overrun while the motor runs: each overrun adds `weight` to a
+    bucket that drains by one per good tick; at `trip` LOOP_OVERRUN is raised
+    into memory m until the bucket is empty again.  Defaults: 5 overruns in a
+    row trip; isolated ones (a GC pause) do not.
+
+    feed(): the hardware watchdog, fed every FEED_TICKS ticks while the loop
+    is healthy (no overrun trip) and the background still beats (the tick's
+    software watchdog has not timed out): a hung background or tick resets
+    the pen.
     """
 
-    def __init__(self, clock, period_us, step, m, background=None, weight=20, trip=100):
+    def __init__(self, clock, period_us, step, m, background=None, weight=20, trip=100, feed=None):
         self.clock = clock
         self.period = period_us
         self.step = step
         self.m = m
         self.background = background
+        self.feed = feed
         self.stats = st = words(STATS_WORDS, isinstance(m, list))   # a list beside a list memory
         st[PERIOD_MIN] = _BIG
         st[_WEIGHT] = weight
         st[_TRIP] = trip
         self.deadline = None
         self._prev_start = 0
+        self._feed_left = FEED_TICKS
+        self.irq = False             # ticks come from a timer interrupt
 
     def reset_stats(self):
         st = self.stats
@@ -109,53 +129,70 @@ class Scheduler:
     def healthy(self):
         return self.stats[TRIPPED] == 0
 
-    def run(self, ticks=0):
-        """Run `ticks` periods (0: forever).  Returns the number run."""
+    def start(self, irq=False):
+        """Set the first deadline one period from now (before the timer starts)."""
+        self.irq = irq
+        self.deadline = self.clock.ticks_add(self.clock.ticks_us(), self.period)
+
+    def tick(self):
+        """One period: the step, its timing, the faults timing implies, the
+        watchdog.  Allocation-free: it may run in a hard interrupt."""
         clock = self.clock
-        ticks_us = clock.ticks_us
         ticks_diff = clock.ticks_diff
-        ticks_add = clock.ticks_add
-        wait_until = clock.wait_until
-        step = self.step
-        background = self.background
         st = self.stats
         m = self.m
         period = self.period
         deadline = self.deadline
-        if deadline is None:
-            deadline = ticks_add(ticks_us(), period)
-        prev = self._prev_start
+        start = clock.ticks_us()
+        late = ticks_diff(start, deadline)
+        if self.irq and late < 0 - (period >> 1):
+            # A timer catching up on periods we already skipped (after a
+            # stall with interrupts off): not a period of ours.
+            return
+        self.step()
+        end = clock.ticks_us()
+        running = 1 if m[T.S_STATE] == T.ST_RUNNING else 0
+        r = _account(st, late, ticks_diff(start, self._prev_start), ticks_diff(end, start), period, running)
+        if r:
+            if r & 4:
+                # Timing lost.  A clock running backwards is always a fault; a
+                # long stop only while the motor runs (flash writes, done with
+                # the motor off, stall the chip too).
+                if late < 0 or running:
+                    m[T.I_EXT_FAULTS] |= T.F_CLOCK
+                deadline = start
+            if r & 2:
+                m[T.I_EXT_FAULTS] |= T.F_LOOP_OVERRUN
+            if r & 1:
+                behind = ticks_diff(end, deadline)
+                if behind >= period:             # skip the slots we lost
+                    lost = behind // period
+                    st[N_MISSED] += lost
+                    deadline = clock.ticks_add(deadline, lost * period)
+        self._prev_start = start
+        self.deadline = clock.ticks_add(deadline, period)
+        n = self._feed_left - 1
+        if n <= 0:
+            n = FEED_TICKS
+            if st[TRIPPED] == 0 and m[T.S_HB_AGE] < m[T.P_WD_TICKS] and self.feed is not None:
+                self.feed()
+        self._feed_left = n
+
+    def run(self, ticks=0):
+        """Loop mode: run `ticks` periods (0: forever).  Returns the number run."""
+        wait_until = self.clock.wait_until
+        tick = self.tick
+        background = self.background
+        period = self.period
+        if self.deadline is None:
+            self.start()
         n = 0
         while ticks == 0 or n < ticks:
-            wait_until(deadline, period)
-            start = ticks_us()
-            step()
-            end = ticks_us()
-            r = _account(st, ticks_diff(start, deadline), ticks_diff(start, prev),
-                         ticks_diff(end, start), period)
-            if r:
-                if r & 4:
-                    # Timing lost.  A clock running backwards is always a
-                    # fault; a long stop only while the motor runs (flash
-                    # writes, done with the motor off, stall the chip too).
-                    if ticks_diff(start, deadline) < 0 or m[T.S_STATE] == T.ST_RUNNING:
-                        m[T.I_EXT_FAULTS] |= T.F_CLOCK
-                    deadline = start
-                if r & 2:
-                    m[T.I_EXT_FAULTS] |= T.F_LOOP_OVERRUN
-                if r & 1:
-                    behind = ticks_diff(end, deadline)
-                    if behind >= period:             # skip the slots we lost
-                        lost = behind // period
-                        st[N_MISSED] += lost
-                        deadline = ticks_add(deadline, lost * period)
-            prev = start
-            deadline = ticks_add(deadline, period)
+            wait_until(self.deadline, period)
+            tick()
             if background is not None:
-                background(deadline)
+                background(self.deadline)
             n += 1
-        self.deadline = deadline
-        self._prev_start = prev
         return n
 
     def report(self):
@@ -174,4 +211,5 @@ class Scheduler:
             "missed": st[N_MISSED],
             "overrun_fault": bool(st[TRIPPED]),
             "clock_jumps": st[N_JUMPS],
+            "irq": self.irq,
         }

@@ -131,7 +131,7 @@ class Settings:
         core.set_zone(v["zone"], v["profile"])
         core.m[T.C_LEVEL] = min(v["level"], len(core.levels)) - 1
         m[T.C_DEPTH_UM] = v["depth_um"]
-        core.limits()                       # trims the request into the window
+        core.trim_request()
         # the cartridge seated at boot is taken for the one that was seated
         # at power-off: its usage continues (a reboot does not renew it)
         m[T.S_CART_USE_S] = v["cart_use_s"]

@@ -2,13 +2,16 @@
 # output off), storage, the serial link, the App; then the loop.  However the
 # loop ends, the motor is off.
 #
-#   Ctrl-C (mpremote, a host): motor off, maintenance mode: the HAL keeps
-#       the watchdog fed from a timer so that a deploy is not cut short.
+#   maintenance boot (the protocol's `maintenance`, which `needlepen deploy`
+#       sends, or speed-down held at power-on): motor off, no loop, the
+#       watchdog never armed, the REPL free for mpremote.  `reset` (or
+#       mpremote's reset) boots normally again.
+#   Ctrl-C (a host's REPL, mpremote): the tick stops, motor off, and the
+#       HAL stops the watchdog (or, where the port cannot, keeps it fed),
+#       so that the REPL session is not reset under the host.
 #   any other exception: motor off, logged; the watchdog is no longer fed,
 #       so it resets the pen, which boots with the motor off and the
 #       watchdog and internal faults latched.
-#   speed-down held at power-on: maintenance mode straight away (no loop,
-#       no watchdog) to recover a pen whose firmware misbehaves.
 import gc
 import sys
 
@@ -53,11 +56,18 @@ def run(board, ticks=0):
     app = None
     try:
         hal = HAL(board)
+        why = None
         if hal.buttons() & B_SPEED_DOWN:
+            why = "speed-down held at power-on"
+        elif hal.reset_cause() == "maintenance":
+            why = "asked for over the serial link"
+        if why:
             hal.maintenance()
-            print("needlepen: speed-down held at power-on: maintenance mode, motor disabled")
+            print("needlepen: maintenance mode ({}): motor disabled, no watchdog; "
+                  "'reset' or a power cycle to run".format(why))
             return None
-        app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(), link=StdioLink())
+        app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(),
+                  link=StdioLink(budget=board.get("serial_bytes_per_beat", 256)))
         app.boot(integrity_problem=check_manifest(required=board["port"] != "sim"))
         sys.modules.pop("pen.board", None)          # boot-only code
         sys.modules.pop("pen.integrity", None)
@@ -67,6 +77,7 @@ def run(board, ticks=0):
         return app
     except KeyboardInterrupt:
         if hal is not None:
+            hal.stop_ticker()
             hal.off()
             hal.maintenance()
         print("needlepen: stopped by Ctrl-C: motor off, maintenance mode (reset to run)")

@@ -34,6 +34,8 @@ I_CART_TYPE = const(9)       # cartridge type index 1..n (0: unknown)
 I_EXT_FAULTS = const(10)     # fault causes found outside the tick; consumed
 I_HEARTBEAT = const(11)      # incremented by the background loop
 I_HELD_FAULTS = const(12)    # causes that last until a reboot (integrity); never consumed
+I_BG_FAULTS = const(13)      # causes the background sees present now (storage); its own word,
+#                              written with plain stores only (the tick may interrupt it)
 
 # ---- commands: written by UI and protocol, read by the tick ---------------
 C_RUN = const(16)            # 1: motor requested on
@@ -94,6 +96,11 @@ S_SLOW = const(72)           # ticks to the next _supply()
 S_SLOW_ACT = const(73)       # fault causes found by _supply()
 S_SLOW_WARN = const(74)
 S_TM_ERR = const(75)         # filtered tach vs back-EMF difference * 16 (signed)
+# window() for the background (pen.core asks before the tick): its own
+# three words, so a tick that interrupts it never sees half a result
+B_LIMIT_LO = const(76)       # (signed)
+B_LIMIT_HI = const(77)       # (signed)
+B_DEPTH_TARGET = const(78)   # (signed)
 
 # ---- parameters: from the board definition and settings, set at boot ------
 P_PERIOD_US = const(80)
@@ -167,7 +174,8 @@ F_INTERNAL = const(0x1000)
 F_TACH_MISMATCH = const(0x2000)
 F_CURRENT_SENSOR = const(0x4000)
 F_CLOCK = const(0x8000)
-F_ALL = const(0xFFFF)
+F_STORAGE = const(0x10000)   # settings or log could not be written
+F_ALL = const(0x1FFFF)
 # Cartridge and depth conditions only latch when they appear while the motor
 # runs; at rest they just block a start (a practitioner changing cartridges
 # should not have to clear a fault every time).
@@ -196,9 +204,11 @@ _CHZ_US = const(100000000)       # cHz * period_us
 
 
 @micropython.viper
-def window(m: ptr32):
-    # Active depth window = board hard limits & cartridge & treatment zone.
-    # Also called by pen.core to judge a request before the next tick.
+def window(m: ptr32, out: int):
+    # Active depth window = board hard limits & cartridge & treatment zone,
+    # and the clamped request, into m[out], m[out+1], m[out+2]: S_LIMIT_LO..
+    # for the tick, B_LIMIT_LO.. for pen.core judging a request in the
+    # background.  Only the tick trims the request itself.
     s = 1
     s = s << 31
     k = (s << 1) - 1
@@ -217,8 +227,8 @@ def window(m: ptr32):
     z = ((m[C_ZONE_HI_UM] + s) & k) - s
     if z < hi:
         hi = z
-    m[S_LIMIT_LO] = lo
-    m[S_LIMIT_HI] = hi
+    m[out] = lo
+    m[out + 1] = hi
     # Clamp the request.  hi wins over lo so that an empty window still
     # never yields a target beyond the shallowest maximum.
     d = ((m[C_DEPTH_UM] + s) & k) - s
@@ -226,10 +236,11 @@ def window(m: ptr32):
         d = lo
     if d > hi:
         d = hi
-    m[S_DEPTH_TARGET] = d
+    m[out + 2] = d
     # The request itself follows a narrower window (a shallower cartridge
     # fitted): a later, wider window never deepens the needles by itself.
-    m[C_DEPTH_UM] = d
+    if out == S_LIMIT_LO:
+        m[C_DEPTH_UM] = d
 
 
 @micropython.viper
@@ -240,7 +251,7 @@ def _observe(m: ptr32):
     s = 1
     s = s << 31
     k = (s << 1) - 1
-    act = m[I_EXT_FAULTS] | m[S_SLOW_ACT] | m[I_HELD_FAULTS]   # + battery/temperature (_supply)
+    act = m[I_EXT_FAULTS] | m[S_SLOW_ACT] | m[I_HELD_FAULTS] | m[I_BG_FAULTS]   # + battery/temperature (_supply)
     m[I_EXT_FAULTS] = 0
     warn = m[S_SLOW_WARN]
     running = m[S_STATE] == ST_RUNNING and m[S_RUN_TICKS] > m[P_START_GRACE]
@@ -602,7 +613,7 @@ def tick(m: ptr32) -> int:
         n = SLOW_TICKS
         _supply(m)
     m[S_SLOW] = n
-    window(m)
+    window(m, S_LIMIT_LO)
     _observe(m)
     _interlock(m)
     duty = 0

@@ -127,11 +127,13 @@ class FakeFS:
 
 
 class FakeLink:
-    """The serial link of a simulated pen: bytes in, lines out."""
+    """The serial link of a simulated pen: bytes in, lines out, to a host
+    that reads everything at once."""
 
     def __init__(self):
         self.inbox = b""
         self.lines = []
+        self.dropped = 0
 
     def read(self):
         data, self.inbox = self.inbox, b""
@@ -139,6 +141,16 @@ class FakeLink:
 
     def write(self, line):
         self.lines.append(line)
+        return True
+
+    def room(self):
+        return 2048
+
+    def pending(self):
+        return 0
+
+    def pump(self):
+        return 0
 
 
 def linked_pen(level=4, depth_um=500, zone="cheeks", **kw):

@@ -1,32 +1,49 @@
-# The tick allocates nothing: thousands of ticks under micropython.heap_lock()
-# across every state (idle, soft start, running, each fault, clear).  Only
-# meaningful on MicroPython; on CPython it is skipped.
+# The tick's context allocates nothing: thousands of periods of the
+# scheduler's tick() (timing, the control tick, the faults timing implies,
+# the watchdog feed: what the rp2 pen runs in a hard timer interrupt) under
+# micropython.heap_lock(), across every state (idle, soft start, running,
+# each fault, clear).  Only meaningful on MicroPython; skipped on CPython.
 import sys
+from array import array
 
 import micropython
 
 from pen import tick as T
-from pen.scheduler import _account
+from pen.scheduler import Scheduler
+from sim.clock import VirtualClock
 
 from rigs import Bench
 
 ON_MPY = sys.implementation.name == "micropython"
 
 
-def locked_ticks(m, st, n, follow):
-    # Everything here must be allocation-free too: while loop, small ints.
+def timed(m, clock):
+    """A scheduler on a virtual clock whose step is the bare tick, 120 us long."""
     tick = T.tick
-    acc = _account
+    fed = array("i", [0])
+
+    def step():
+        tick(m)
+        clock.now_us += 120
+
+    def feed():
+        fed[0] += 1
+
+    return Scheduler(clock, 1000, step, m, feed=feed), fed
+
+
+def locked_ticks(sched, clock, m, n, follow):
+    # Everything here must be allocation-free too: while loop, small ints.
     i = 0
     hb = m[T.I_HEARTBEAT]
     while i < n:
+        clock.wait_until(sched.deadline, 1000)
         hb = (hb + 1) & 0x3FFFFFFF
         m[T.I_HEARTBEAT] = hb
         if follow:
             r = m[T.S_RAMP_CHZ]
             m[T.I_TACH_PERIOD_US] = 100000000 // r if r >= 100 else 0
-        tick(m)
-        acc(st, 3, 1000, 120, 1000)
+        sched.tick()
         i += 1
 
 
@@ -103,18 +120,17 @@ def test_tick_allocates_nothing_in_any_state():
             pytest.skip("heap_lock is a MicroPython check")
         except ImportError:
             return
-    from array import array
-    st = array("i", bytes(4 * 16))
-    st[12] = 20
-    st[13] = 100
     b = Bench(level=3, depth_um=500)
+    clock = VirtualClock()
+    sched, fed = timed(b.m, clock)
+    sched.start()
     seen_states = 0
     total = 0
     for name, setup, n, follow in phases():
         setup(b)
         micropython.heap_lock()
         try:
-            locked_ticks(b.m, st, n, follow)
+            locked_ticks(sched, clock, b.m, n, follow)
         except MemoryError:
             micropython.heap_unlock()
             raise AssertionError("the tick allocated in phase '" + name + "'")
@@ -123,3 +139,5 @@ def test_tick_allocates_nothing_in_any_state():
         total += n
     assert seen_states == 7, seen_states   # idle, running and fault all seen
     assert total >= 10000, total
+    assert fed[0] > 0                      # the watchdog path ran too
+    assert sched.report()["ticks"] >= 10000

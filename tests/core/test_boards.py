@@ -3,7 +3,7 @@ from pen import board as boardlib
 
 from rigs import raises
 
-BOARD_MODULES = ("virtual", "pen_rp2040", "pen_esp32")
+BOARD_MODULES = ("virtual", "pen_rp2040", "pen_rp2040_irqtach", "pen_esp32")
 
 
 def load(name):
