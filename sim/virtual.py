@@ -39,6 +39,12 @@ class RealtimeClock:
             time.sleep_us(d)
 
 
+def mark_reset(kind):
+    """Mark the next reset as `kind` (what hal.rp2/hal.esp32 offer a host)."""
+    with open(VirtualHAL.MARK, "w") as f:
+        f.write(kind)
+
+
 class VirtualHAL(SimHAL):
     name = "virtual"
 
@@ -67,8 +73,7 @@ class VirtualHAL(SimHAL):
     def reset(self, kind):
         # A file stands in for the chip's reset-surviving register.
         import machine
-        with open(self.MARK, "w") as f:
-            f.write(kind)
+        mark_reset(kind)
         machine.reset()
 
     def reset_cause(self):

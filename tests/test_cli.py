@@ -7,7 +7,7 @@ import pytest
 
 from host_tools.cli import COMMANDS, build_parser
 
-SUBCOMMANDS = ["sim", "deploy", "status", "log", "console", "virtual-pen", "boards"]
+SUBCOMMANDS = ["sim", "deploy", "status", "log", "reset", "maintenance", "console", "virtual-pen", "boards"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -32,11 +32,20 @@ def test_no_command_prints_help() -> None:
     assert r.returncode == 2 and "COMMAND" in r.stdout
 
 
-@pytest.mark.parametrize("cmd", ["status", "log", "console"])
+@pytest.mark.parametrize("cmd", ["status", "log", "reset", "maintenance", "console"])
 def test_a_missing_port_says_what_to_do(cmd: str) -> None:
     r = run(cmd, "--port", "/dev/no-such-pen")
     assert r.returncode == 2
     assert "cannot open /dev/no-such-pen" in r.stderr and "list ports" in r.stderr
+
+
+def test_reset_and_maintenance_help_says_what_they_do() -> None:
+    r = run("reset", "--help")
+    assert "reset=planned" in r.stdout and "stop it first" in r.stdout
+    r = run("maintenance", "--help")
+    assert "motor disabled" in r.stdout and "watchdog" in r.stdout and "needlepen reset" in r.stdout
+    r = run("reset")
+    assert r.returncode == 2 and "--port" in r.stderr
 
 
 def test_deploy_needs_a_port_or_a_stage_dir(tmp_path) -> None:

@@ -1,9 +1,15 @@
 # HAL for the ESP32 pen board (boards/pen_esp32.py).  Translates only.
 #
-# Tachometer: a hard pin interrupt timestamps each rising edge (ticks_us,
-# into a preallocated ring: no allocation in the handler); the hardware pulse
-# counter (esp32.PCNT) counts the same edges, so a missed interrupt cannot
-# hide a pulse from I_TACH_COUNT.  The ESP32's PCNT counts but does not time,
+# No hard timer on this port (machine.Timer(hard=True) raises ValueError from
+# 1.27, TypeError before): the tick runs in the scheduler's loop with the
+# background in the slack (ticker = False); docs/performance.md has its
+# budget.  Needs MicroPython 1.26 or newer (esp32.PCNT).
+#
+# Tachometer: a pin interrupt timestamps each rising edge (ticks_us, into a
+# preallocated ring); the esp32 port's Pin.irq is always soft (no hard=
+# argument in any version), so timestamps are late by whatever runs when
+# the edge comes.  The hardware pulse counter (esp32.PCNT) counts the same
+# edges, so a missed interrupt cannot hide a pulse from I_TACH_COUNT.  The ESP32's PCNT counts but does not time,
 # and at 160-400 edges/s a count over one tick would be far too coarse for a
 # period, hence the timestamps.  ADC1 only (ADC2 stops while Wi-Fi runs),
 # 11 dB attenuation, read_u16.  Display: SSD1306 128x32 over I2C, pushed 32
@@ -12,6 +18,7 @@ from array import array
 
 import esp32
 import framebuf
+import machine
 from machine import ADC, I2C, Pin
 
 from hal.chip import AGE_MAX, MachineHAL
@@ -19,6 +26,13 @@ from pen import clock as pen_clock
 from pen import tick as T
 
 _CHUNK = 32
+
+
+def mark_reset(kind):
+    """Mark the next reset as `kind` ('planned', 'maintenance'): for a host
+    (needlepen deploy) about to call machine.reset() at the REPL."""
+    from hal.chip import MARKS
+    machine.RTC().memory(bytes((0x4E, 0x50, MARKS.index(kind) + 1)))
 
 
 class ESP32HAL(MachineHAL):
@@ -43,10 +57,7 @@ class ESP32HAL(MachineHAL):
         self.pcnt.start()
         self.pcnt_last = 0
         self.count = 0
-        try:
-            tach.irq(handler=self._edge, trigger=Pin.IRQ_RISING, hard=True)
-        except (TypeError, ValueError):      # a build without hard pin IRQs
-            tach.irq(handler=self._edge, trigger=Pin.IRQ_RISING)
+        tach.irq(handler=self._edge, trigger=Pin.IRQ_RISING)
         self.slow = 0
         # display
         ui = board["ui"]
@@ -65,8 +76,18 @@ class ESP32HAL(MachineHAL):
         a.atten(ADC.ATTN_11DB)
         return a
 
+    # ---- boot marks: RTC memory survives machine.reset() and watchdog resets ----
+    def _mark(self, code):
+        machine.RTC().memory(bytes((0x4E, 0x50, code)))
+
+    def _take_mark(self):
+        rtc = machine.RTC()
+        b = rtc.memory()
+        rtc.memory(b"")
+        return b[2] if len(b) == 3 and b[0] == 0x4E and b[1] == 0x50 else 0
+
     def _edge(self, pin):
-        # Hard IRQ: small ints and a preallocated array only.
+        # Scheduled (soft) IRQ: small ints and a preallocated array only.
         h = self.head + 1
         if h > self.ppr:
             h = 0

@@ -41,6 +41,13 @@ _NON_REBOOT_MAGIC = 0x6AB73121
 _MARK_MAGIC = 0x3E500000              # boot mark = magic | code (below 2**30: a small int)
 
 
+def mark_reset(kind):
+    """Mark the next reset as `kind` ('planned', 'maintenance'): for a host
+    (needlepen deploy) about to call machine.reset() at the REPL."""
+    from hal.chip import MARKS
+    machine.mem32[_SCRATCH0] = _MARK_MAGIC | (MARKS.index(kind) + 1)
+
+
 class RP2HAL(MachineHAL):
     name = "rp2"
     ticker = True
@@ -70,6 +77,7 @@ class RP2HAL(MachineHAL):
             from hal.pio_tach import PIO_FREQ, tach_period
             self.sm = rp2.StateMachine(0, tach_period, freq=PIO_FREQ, in_base=tach, jmp_pin=tach)
             self.sm.active(1)
+        self._tick_fn = self.off                     # until start_ticker()
         self.periods = array("i", [0] * self.ppr)    # last ppr edge-to-edge periods, us
         self.slot = 0
         self.count = 0
@@ -93,8 +101,29 @@ class RP2HAL(MachineHAL):
         self.phase ^= 1
         self.read_cartridge(m)
 
+    # ---- the tick's hard timer ------------------------------------------------
+    def start_ticker(self, period_us, fn):
+        self._tick_fn = fn
+        t = machine.Timer(-1)
+        if period_us % 1000 == 0:
+            t.init(mode=machine.Timer.PERIODIC, period=period_us // 1000, callback=self._tick_irq, hard=True)
+        else:
+            t.init(mode=machine.Timer.PERIODIC, freq=1000000 // period_us, callback=self._tick_irq, hard=True)
+        self.ticker_timer = t
+
+    def _tick_irq(self, t):
+        # Hard interrupt.  If the tick raises, fail closed: outputs off and
+        # the timer stopped (rp2 stops a hard timer whose callback raises
+        # anyway); nothing feeds the watchdog any more, so it resets the pen.
+        try:
+            self._tick_fn()
+        except Exception:
+            t.deinit()
+            self.off()
+
     def _read_pio(self, m, now):
         sm = self.sm
+        assert sm is not None
         while sm.rx_fifo():
             counts = sm.get()
             self.periods[self.slot] = counts // 5       # 5 counts per us

@@ -58,6 +58,8 @@ def _check(b):
         raise BoardError("'tach_input' must be 'pio' or 'irq', not {!r}".format(b.get("tach_input")))
     if "serial_bytes_per_beat" in b:
         _int(b, "serial_bytes_per_beat", 16, 2048)
+    if "serial_chunk" in b:
+        _int(b, "serial_chunk", 1, 2048)
     _int(b, "pwm_hz", 1000, 100000)
     levels = _get(b, "motor.speed_levels_sps")
     if not isinstance(levels, (list, tuple)) or not 1 <= len(levels) <= T.MAX_LEVELS:

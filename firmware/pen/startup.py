@@ -67,7 +67,8 @@ def run(board, ticks=0):
                   "'reset' or a power cycle to run".format(why))
             return None
         app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(),
-                  link=StdioLink(budget=board.get("serial_bytes_per_beat", 256)))
+                  link=StdioLink(budget=board.get("serial_bytes_per_beat", 256),
+                                 chunk=board.get("serial_chunk", 256)))
         app.boot(integrity_problem=check_manifest(required=board["port"] != "sim"))
         sys.modules.pop("pen.board", None)          # boot-only code
         sys.modules.pop("pen.integrity", None)
