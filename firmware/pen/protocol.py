@@ -60,6 +60,7 @@ class Protocol:
         self.settings = settings
         self.log = log
         self.buf = bytearray()
+        self.inbuf = b""              # received, not yet taken (waits behind a streamed answer)
         self.discarding = False
         self.tele_every = 0           # telemetry period in 10 ms beats (0: off)
         self._tele_left = 0
@@ -68,8 +69,17 @@ class Protocol:
 
     # ---- input -------------------------------------------------------------------
     def feed(self, data):
-        """Bytes from the link; answers every complete line."""
-        for b in data:
+        """Bytes from the link; answers every complete line (lines after one
+        whose answer is streamed wait until it has gone out)."""
+        self.inbuf = self.inbuf + data if self.inbuf else data
+        self._take_lines()
+
+    def _take_lines(self):
+        data = self.inbuf
+        i = 0
+        while i < len(data) and self.stream is None:
+            b = data[i]
+            i += 1
             if b == 10 or b == 13:
                 line = bytes(self.buf)
                 self.buf = bytearray()
@@ -86,6 +96,7 @@ class Protocol:
                     self.discarding = True
                 else:
                     self.buf.append(b)
+        self.inbuf = data[i:] if i < len(data) else b""
 
     def line(self, raw):
         # ASCII only: both interpreters then split, strip and read digits
@@ -216,8 +227,8 @@ class Protocol:
     STREAMED = object()
 
     def busy(self):
-        """A streamed answer is still going out (input waits)."""
-        return self.stream is not None
+        """A streamed answer is still going out, or input waits behind one."""
+        return self.stream is not None or len(self.inbuf) > 0
 
     def _pump_stream(self):
         # As many lines as the output queue has room for; None ends the answer.
@@ -363,6 +374,8 @@ class Protocol:
         telemetry when switched on."""
         if self.stream is not None:
             self._pump_stream()
+            if self.stream is None and self.inbuf:
+                self._take_lines()
         if not self.tele_every:
             return
         self._tele_left -= 1

@@ -33,6 +33,23 @@ def hal_class(board):
     raise ValueError("board port '{}' has no HAL (rp2, esp32, sim)".format(port))
 
 
+# Oldest MicroPython each port needs: rp2 for machine.Timer(hard=True), esp32
+# for esp32.PCNT (both first in 1.26.0).
+MIN_VERSION = {"rp2": (1, 26), "esp32": (1, 26)}
+
+
+def version_problem(port, version=None):
+    """Why this MicroPython cannot run the pen (None: it can)."""
+    need = MIN_VERSION.get(port)
+    if need is None:
+        return None
+    have = tuple(version or sys.implementation.version)[:2]
+    if have >= need:
+        return None
+    return "MicroPython {}.{} is too old for the {} pen: flash {}.{} or newer".format(
+        have[0], have[1], port, need[0], need[1])
+
+
 def run(board, ticks=0):
     # Import first, build the HAL after: compiling from source needs heap,
     # most for the largest modules, so they come first with a collection
@@ -57,14 +74,18 @@ def run(board, ticks=0):
     try:
         hal = HAL(board)
         why = None
+        too_old = version_problem(board["port"])
+        if too_old:
+            hal.off()
+            print("needlepen: stopped: " + too_old + " (motor disabled)")
+            return None
         if hal.buttons() & B_SPEED_DOWN:
-            why = "speed-down held at power-on"
+            why = "needlepen: speed-down held at power-on: maintenance mode"
         elif hal.reset_cause() == "maintenance":
-            why = "asked for over the serial link"
+            why = "needlepen: maintenance mode (asked for over the serial link)"
         if why:
             hal.maintenance()
-            print("needlepen: maintenance mode ({}): motor disabled, no watchdog; "
-                  "'reset' or a power cycle to run".format(why))
+            print(why + ": motor disabled, no watchdog; machine.reset() or a power cycle to run")
             return None
         app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(),
                   link=StdioLink(budget=board.get("serial_bytes_per_beat", 256),

@@ -130,7 +130,7 @@ class FakeLink:
     """The serial link of a simulated pen: bytes in, lines out, to a host
     that reads everything at once."""
 
-    def __init__(self):
+    def __init__(self, budget=None, chunk=None):
         self.inbox = b""
         self.lines = []
         self.dropped = 0
@@ -153,17 +153,18 @@ class FakeLink:
         return 0
 
 
-def linked_pen(level=4, depth_um=500, zone="cheeks", **kw):
+def linked_pen(level=4, depth_um=500, zone="cheeks", fs=None, **kw):
     """A settled simulated pen with a serial link, settings and a log."""
     from pen.eventlog import EventLog
     from pen.settings import Settings
     link = FakeLink()
-    settings = Settings("settings.rec", FakeFS())     # what the pen remembers
+    fs = fs or FakeFS()
+    settings = Settings("settings.rec", fs)           # what the pen remembers
     settings.load()
     for key, value in (("level", level), ("depth_um", depth_um), ("zone", zone), ("profile", "professional")):
         settings.set(key, value)
     settings.save()
-    p = SimPen(link=link, settings=settings, log=EventLog("events.log", FakeFS()), **kw)
+    p = SimPen(link=link, settings=settings, log=EventLog("events.log", fs), **kw)
     p.link = link
     p.app.boot()
     p.settle()
