@@ -98,6 +98,9 @@ class PenLink:
             # (the raw REPL says a bare "OK" to the Ctrl-D: not proof)
             if line.startswith(("needlepen: running", "OK commands:")):
                 return
+            if line.startswith(("needlepen: maintenance mode", "needlepen: speed-down held")):
+                # its firmware will not run until a reset (or the button is released)
+                raise LinkError(f"the pen at {self.port} restarted into maintenance mode: {line}")
             self._route(line)
 
     def _answered(self, seconds: float) -> bool:

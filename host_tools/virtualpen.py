@@ -27,6 +27,7 @@ import time
 import tty
 
 HARD_RESET_RC = 121        # exit code of host_tools/vpen_lib/machine.py reset()
+RESET_MARK = b"\x1b[vpen-reset]"   # ...and what it prints first (a script's SystemExit goes to the -i REPL)
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 MAX_TO_HOST = 256 * 1024   # device output buffered for a slow host; excess is dropped
 READY_CC, READY_MARK = termios.VEOL2, b"\xfe"   # set by vpen_boot.py once it runs
@@ -86,6 +87,7 @@ class Supervisor:
         self.raw_boot = False   # rebooting into raw REPL: hide banner, then send Ctrl-A
         self.booting = False    # process started, vpen_boot.py not yet running
         self.dropped = 0
+        self.reset_at = 0.0
 
     def _log(self, *a):
         if self.log:
@@ -107,6 +109,7 @@ class Supervisor:
             self.cmd, cwd=self.cwd, stdin=self.sA, stdout=self.sA, stderr=self.sA,
             preexec_fn=self._child_setup, env=env, close_fds=True)
         self.raw_boot, self.raw_mode, self.tail = raw, False, b""
+        self.reset_at = 0.0     # machine.reset() seen: hard-reset the process by then
         self.booting = True
         self._log("boot #%d pid %d%s" % (self.boots, self.proc.pid, " (raw REPL)" if raw else ""))
 
@@ -255,7 +258,7 @@ class Supervisor:
                         wl.append(self.mB)
                 if self.to_dev:
                     wl.append(self.mA)
-                busy = self.held is not None or self.raw_boot or self.booting
+                busy = self.held is not None or self.raw_boot or self.booting or bool(self.reset_at)
                 timeout = 0.01 if busy else 0.05 if not self.connected else 0.2
                 r, _w, _ = select.select(rl, wl, [], timeout)
                 if wake_r in r:
@@ -277,6 +280,15 @@ class Supervisor:
                         data = b""
                     if self.raw_boot:
                         data = b""                # hide the banner of a raw-REPL reboot
+                    if self.reset_at and not self.raw_mode:
+                        data = b""                # a reset chip says nothing more
+                    mark = data.find(RESET_MARK)
+                    if mark >= 0:                 # machine.reset(): a hard reset
+                        # At the raw REPL it exits by itself (rc 121, after the
+                        # REPL's end of output); a script under -i would fall
+                        # into the REPL instead: its output stops at the mark.
+                        data = data[:mark] + (data[mark + len(RESET_MARK):] if self.raw_mode else b"")
+                        self.reset_at = time.monotonic() + 0.5
                     self._track_output(data)
                     self._to_host(data)
                 if self.to_host and self.connected:
@@ -288,6 +300,9 @@ class Supervisor:
                     os.write(self.mA, b"\x01")   # -> "\r\nraw REPL; CTRL-B to exit\r\n>"
                     self.raw_boot = False
                 rc = self.proc.poll() if self.proc else None
+                if rc is None and self.reset_at and time.monotonic() > self.reset_at:
+                    self._kill()
+                    rc = HARD_RESET_RC
                 if rc is not None:
                     try:                          # last words of the old process
                         while True:
@@ -299,6 +314,11 @@ class Supervisor:
                     self.reboot(rc)
         finally:
             self.stop()
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

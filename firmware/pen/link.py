@@ -20,7 +20,7 @@ import sys
 from time import ticks_add, ticks_diff, ticks_ms
 
 MAX_READ = 64                 # bytes per 10 ms beat: 6.4 kB/s, far above any command rate
-QUEUE_BYTES = 2048            # output waiting for the host
+QUEUE_BYTES = 1024            # output waiting for the host (a status answer is ~700 B)
 SLOW_MS = 2000                # one byte per write this long after a write that waited
 WAITED_MS = 3                 # a write this long waited for the host
 BUDGET = 256                  # bytes handed to the port per beat (boards may set less)
@@ -31,7 +31,7 @@ class StdioLink:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.inb = getattr(self.stdin, "buffer", self.stdin)
-        self.outb = getattr(self.stdout, "buffer", None)
+        self.outb = getattr(self.stdout, "buffer", self.stdout)   # bytes out
         self.poll = select.poll()
         self.poll.register(self.stdin, select.POLLIN)
         self.out_poll = select.poll()
@@ -39,7 +39,11 @@ class StdioLink:
         self.budget = budget
         self.chunk = chunk
         self.slow_until = None        # ticks_ms until which the host is taken for slow
-        self.queue = bytearray()
+        # the queue: a preallocated ring (no heap churn on a 160 KB heap)
+        self.ring = bytearray(QUEUE_BYTES)
+        self.view = memoryview(self.ring)
+        self.head = 0                 # oldest queued byte
+        self.n = 0                    # bytes queued
         self.dropped = 0              # lines dropped because the queue was full
 
     def read(self):
@@ -56,25 +60,35 @@ class StdioLink:
 
     def write(self, line):
         """Queue one line (newline added).  False if it was dropped."""
-        data = line.encode() + b"\n"
-        if len(self.queue) + len(data) > QUEUE_BYTES:
+        data = line.encode()
+        need = len(data) + 1
+        if self.n + need > QUEUE_BYTES:
             self.dropped += 1
             return False
-        self.queue += data
+        self._put(data)
+        self._put(b"\n")
         return True
+
+    def _put(self, data):
+        ring = self.ring
+        at = (self.head + self.n) % QUEUE_BYTES
+        k = min(len(data), QUEUE_BYTES - at)
+        ring[at:at + k] = data[:k] if k < len(data) else data
+        if k < len(data):
+            ring[0:len(data) - k] = data[k:]
+        self.n += len(data)
 
     def room(self):
         """Bytes the queue can still take."""
-        return QUEUE_BYTES - len(self.queue)
+        return QUEUE_BYTES - self.n
 
     def pending(self):
-        return len(self.queue)
+        return self.n
 
     def pump(self):
         """Hand the port the next slice of the queue while it has room."""
-        q = self.queue
         sent = 0
-        limit = min(self.budget, len(q))
+        limit = min(self.budget, self.n)
         chunk = self.chunk
         if self.slow_until is not None:
             if ticks_diff(self.slow_until, ticks_ms()) > 0:
@@ -82,17 +96,20 @@ class StdioLink:
             else:
                 self.slow_until = None
         while sent < limit and self._writable():
-            n = min(chunk, limit - sent)
+            head = self.head
+            k = min(chunk, limit - sent, QUEUE_BYTES - head)
             t0 = ticks_ms()
-            w = self._write(bytes(q[sent:sent + n]))
+            w = self._write(self.view[head:head + k])
             if ticks_diff(ticks_ms(), t0) >= WAITED_MS:
                 self.slow_until = ticks_add(ticks_ms(), SLOW_MS)
                 chunk = 1
-            sent += n if w is None else w
+            if w is None:
+                w = k
+            self.head = (head + w) % QUEUE_BYTES
+            self.n -= w
+            sent += w
             if w == 0:
                 break
-        if sent:
-            self.queue = q[sent:]
         return sent
 
     def _writable(self):
@@ -102,11 +119,8 @@ class StdioLink:
         return False
 
     def _write(self, data):
-        if self.outb is not None:
-            w = self.outb.write(data)
-        else:
-            w = self.stdout.write(data.decode())
-        flush = getattr(self.outb if self.outb is not None else self.stdout, "flush", None)
+        w = self.outb.write(data)
+        flush = getattr(self.outb, "flush", None)
         if flush is not None:
             flush()
         return w

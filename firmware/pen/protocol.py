@@ -14,7 +14,7 @@ MAX_LINE = 120
 VERSION = "needlepen-fw 0.1"
 
 MAX_LOG = 200                 # events per `log` answer (streamed a few lines a beat)
-TELE_ROOM = 1024              # telemetry waits while less than this is free in the output queue
+TELE_ROOM = 512               # telemetry waits while less than this is free in the output queue
 
 HELP = ("commands: status | info | tele on [hz] | tele off | start | stop | clear | speed <level> | "
         "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | "

@@ -54,6 +54,10 @@ def run(board, ticks=0):
     # Import first, build the HAL after: compiling from source needs heap,
     # most for the largest modules, so they come first with a collection
     # between (until the HAL exists the outputs stay as boot.py left them: off).
+    # The serial link's 1 KB output ring first, while the heap is whole
+    # (compiling the modules below from source fragments it).
+    from pen.link import StdioLink
+    link = StdioLink(budget=board.get("serial_bytes_per_beat", 256), chunk=board.get("serial_chunk", 256))
     HAL = hal_class(board)
     gc.collect()
     from pen.protocol import Protocol  # noqa: F401  (App loads it)
@@ -66,7 +70,6 @@ def run(board, ticks=0):
     gc.collect()
     from pen.eventlog import EventLog
     from pen.integrity import check_manifest
-    from pen.link import StdioLink
     from pen.settings import Settings
     gc.collect()
     hal = None
@@ -87,9 +90,7 @@ def run(board, ticks=0):
             hal.maintenance()
             print(why + ": motor disabled, no watchdog; machine.reset() or a power cycle to run")
             return None
-        app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(),
-                  link=StdioLink(budget=board.get("serial_bytes_per_beat", 256),
-                                 chunk=board.get("serial_chunk", 256)))
+        app = App(board, hal, hal.clock, settings=Settings(), log=EventLog(), link=link)
         app.boot(integrity_problem=check_manifest(required=board["port"] != "sim"))
         sys.modules.pop("pen.board", None)          # boot-only code
         sys.modules.pop("pen.integrity", None)
