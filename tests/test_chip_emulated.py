@@ -90,7 +90,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     every 100 ms, level and depth changes, stop, idle."""
     script = [(300, "status"), (500, "zone cheeks professional"), (700, "depth 0.75"), (900, "speed 3"),
               (1200, "start"), (5000, "speed 5"), (8000, "depth 1.0"), (12000, "stop")]
-    script += [(t, "status") for t in range(1300, 20000, 100)]
+    script += [(t, "status") for t in range(1300, 20000, 100)] + [(20050, "info")]
     return run_pen(tmp_path_factory.mktemp("chip"), sorted(script), 21.0)
 
 
@@ -107,6 +107,14 @@ def test_the_pen_boots_runs_and_keeps_its_loop(session: dict[str, Any]) -> None:
         assert s["loop"]["irq"] is True
         assert s["loop"]["overruns"] == 0, s["loop"]
     assert r["end"]["sim_ms"] >= 20000
+
+
+def test_the_heap_has_room(session: dict[str, Any]) -> None:
+    (ans,) = answers(session, "info")
+    info = json.loads(ans[3:])
+    heap = info["mem_alloc"] + info["mem_free"]
+    # the most the pen kept live after a collection, over 20 s of use
+    assert 0 < info["heap_live_max"] < heap // 2, (info["heap_live_max"], heap)
 
 
 def test_the_stroke_rate_follows_the_level(session: dict[str, Any]) -> None:

@@ -50,9 +50,13 @@ def test_boot_buttons_run_fault_motor_off(tmp_path) -> None:
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["source", "mpy"])
 def test_runs_in_the_rp2040_heap(tmp_path, compiled: bool) -> None:
-    """The whole firmware, plant included, boots and runs its loop with the
-    heap an RP2040 build has (about 160 KB), from source and from .mpy."""
-    pen = VirtualPen(make_flash(tmp_path / "flash", mpy=compiled), heapsize="160K", from_source=not compiled)
+    """The whole firmware, plant included, boots and runs its loop in a
+    small heap, from source and from .mpy: a regression check of its size
+    on the 64-bit unix port, where objects take ~1.5x the room they take on
+    the pen, plus the simulated plant (~20 KB).  The pen's own figure is
+    measured on the emulated RP2040 (tests/test_chip_emulated.py: ~96 KB live
+    of its 246 KB heap)."""
+    pen = VirtualPen(make_flash(tmp_path / "flash", mpy=compiled), heapsize="200K", from_source=not compiled)
     try:
         pen.send("tele on 10")
         pen.send("sim press power")
@@ -62,7 +66,7 @@ def test_runs_in_the_rp2040_heap(tmp_path, compiled: bool) -> None:
         time.sleep(1.2)
         info = json.loads(pen.send("info")[3:])
         peak = info["heap_live_max"]
-        print(f"\n{'mpy' if compiled else 'source'}: live heap at most {peak / 1024:.0f} KB of 160 KB "
+        print(f"\n{'mpy' if compiled else 'source'}: live heap at most {peak / 1024:.0f} KB of 200 KB "
               f"(firmware and simulated plant, 64-bit unix port)")
         assert 0 < peak < 150 * 1024
         s = pen.status()

@@ -59,7 +59,7 @@ class App:
         self.beat_ticks = max(1, BEAT_MS * 1000 // self.period_us)
         self._beat = self.beat_ticks
         self.tasks = []
-        self.events = []         # (ms, kind, detail), newest last, for tests and the display
+        self.events = []         # (ms, kind, detail), the last 16, newest last, for tests (the log keeps all)
         self._faults_seen = 0
         self._store_now = False  # a latched-set change waits for the next safe moment
         self._store_left = 0
@@ -185,7 +185,7 @@ class App:
     def event(self, kind, detail=""):
         ms = self.now_ms()
         self.events.append((ms, kind, detail))
-        if len(self.events) > 64:
+        if len(self.events) > 16:
             self.events.pop(0)
         if self.log is not None:
             self.log.add(ms, kind, detail)

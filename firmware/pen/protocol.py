@@ -285,63 +285,9 @@ class Protocol:
         return "{} {}".format(key, value)
 
     def cmd_service(self, args):
-        """service challenge | unlock <hex> | lock | cal <key> <value> | limits <lo_um> <hi_um>"""
-        from pen import service as servicelib
-        from pen import settings as settingslib
-        usage = "usage: service challenge | unlock <answer> | lock | cal <key> <value> | limits <lo_um> <hi_um>"
-        svc = self.app.service
-        if not args or svc is None:
-            raise ProtocolError("bad_argument" if svc else "unavailable", usage if svc else "no service access here")
-        what = args[0].lower()
-        if what == "challenge":
-            try:
-                return "challenge " + svc.challenge()
-            except ValueError as e:
-                raise ProtocolError("refused", str(e))
-        if what == "unlock":
-            self._nargs(args, 2, 2, "service unlock <answer>")
-            if not svc.unlock(args[1].lower()):
-                self.app.event("service", "unlock refused")
-                raise ProtocolError("refused", "wrong answer (or no challenge): service challenge first")
-            self.app.event("service", "unlocked")
-            return "service mode for {} min".format(servicelib.UNLOCK_MS // 60000)
-        if what == "lock":
-            svc.lock()
-            self.app.event("service", "locked")
-            return "locked"
-        if not svc.active():
-            raise ProtocolError("refused", "service functions need an unlock: service challenge, service unlock")
-        if self.core.running():
-            raise ProtocolError("refused", "stop the motor first")
-        if what == "cal":
-            self._nargs(args, 3, 3, "service cal <cal_depth_a|cal_depth_b|cal_current> <counts>")
-            key, value = args[1], _int(args[2], args[1])
-            if self.settings is None or key not in settingslib.CAL_KEYS:
-                raise ProtocolError("bad_argument", "calibration keys: " + ", ".join(settingslib.CAL_KEYS))
-            old = self.settings.values.get(key)
-            try:
-                self.settings.set(key, value)
-            except ValueError as e:
-                raise ProtocolError("out_of_range", str(e))
-            self.settings.sign_calibration(svc.key)
-            self.app.event("service", "{} {} -> {} (applied at the next boot)".format(key, old, value))
-            self._keep()
-            return "{} {} (applied at the next boot)".format(key, value)
-        if what == "limits":
-            self._nargs(args, 3, 3, "service limits <hard_min_um> <hard_max_um>")
-            lo, hi = _int(args[1], "hard_min_um"), _int(args[2], "hard_max_um")
-            if not 0 <= lo < hi <= 5000:
-                raise ProtocolError("out_of_range", "hard limits must satisfy 0 <= min < max <= 5000 um")
-            old = (self.m[T.P_HARD_LO_UM], self.m[T.P_HARD_HI_UM])
-            try:
-                servicelib.save_limits(svc.key, lo, hi)
-            except Exception as e:
-                raise ProtocolError("storage", "could not write the limits: {}".format(e))
-            self.app.event("service", "hard limits {}..{} -> {}..{} um (at the next boot)".format(
-                old[0], old[1], lo, hi))
-            self._keep()
-            return "hard limits {}..{} um from the next boot".format(lo, hi)
-        raise ProtocolError("bad_argument", usage)
+        # Rare, and 5 KB of code: loaded when asked for (pen.service_cmd).
+        from pen.service_cmd import service
+        return service(self, args)
 
     def _keep(self):
         # A service change is on flash before it is acknowledged (the motor

@@ -130,9 +130,11 @@ class Scheduler:
         return self.stats[TRIPPED] == 0
 
     def start(self, irq=False):
-        """Set the first deadline one period from now (before the timer starts)."""
+        """Before the first tick.  Loop mode: the first deadline is one period
+        from now.  Interrupt mode: it is the first interrupt itself (the
+        timer's own schedule; setting it up takes a few hundred us)."""
         self.irq = irq
-        self.deadline = self.clock.ticks_add(self.clock.ticks_us(), self.period)
+        self.deadline = None if irq else self.clock.ticks_add(self.clock.ticks_us(), self.period)
 
     def tick(self):
         """One period: the step, its timing, the faults timing implies, the
@@ -142,8 +144,10 @@ class Scheduler:
         st = self.stats
         m = self.m
         period = self.period
-        deadline = self.deadline
         start = clock.ticks_us()
+        deadline = self.deadline
+        if deadline is None:                 # the first interrupt sets the schedule
+            deadline = start
         late = ticks_diff(start, deadline)
         if self.irq and late < 0 - (period >> 1):
             # A timer catching up on periods we already skipped (after a

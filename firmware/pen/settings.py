@@ -125,9 +125,9 @@ class Settings:
         problem = self._calibration_problem(key)
         v = self.values
         m = core.m
-        m[T.P_DA_OFS] += v["cal_depth_a"]
-        m[T.P_DB_OFS] += v["cal_depth_b"]
-        m[T.P_CUR_OFS] += v["cal_current"]
+        # (offsets stay 0..65535: the tick's ADC products are bounded by it)
+        for ofs, key in ((T.P_DA_OFS, "cal_depth_a"), (T.P_DB_OFS, "cal_depth_b"), (T.P_CUR_OFS, "cal_current")):
+            m[ofs] = max(0, min(65535, m[ofs] + v[key]))
         core.set_zone(v["zone"], v["profile"])
         core.m[T.C_LEVEL] = min(v["level"], len(core.levels)) - 1
         m[T.C_DEPTH_UM] = v["depth_um"]

@@ -8,8 +8,15 @@
 #
 # Units: time us or ticks, stroke rate centi-strokes/s (cHz), depth um,
 # current mA, voltage mV, temperature 0.1 degC (dC), PWM duty 0..65535.
-# Every intermediate stays inside +-2**31 (the pen's native int is 32-bit):
-# the bounds are noted where a product could get close.
+#
+# 32-bit arithmetic: viper ints on the pen are machine words that wrap at
+# 2**32, where CPython's do not.  So every intermediate stays inside +-2**31
+# by construction: parameters are bounded by pen.board.check, and every
+# word that is not freshly computed this tick (inputs, commands, state that
+# a corrupted word could hold) is clamped to its physical range where it is
+# read.  docs/control.md ("32-bit arithmetic") has the table of every
+# product and its bound; tests/test_arm_fuzz.py runs this tick on an
+# emulated RP2040 against CPython on extreme and garbage memories.
 #
 # Signed words: a viper ptr32 load is zero-extended on 64-bit builds (the
 # unix port) but not on the pen, so every word that can hold a negative value
@@ -201,6 +208,13 @@ ST_FAULT = const(2)
 _AGE_STALE_US = const(1000000)   # no pulse for 1 s: the rate is 0
 SLOW_TICKS = const(8)            # battery and temperature every 8 ticks
 _CHZ_US = const(100000000)       # cHz * period_us
+_RATE_MAX = const(100000)        # measured rate beyond 1000 strokes/s is garbage: clamped
+_RAMP_MAX = const(40000)         # setpoint: the boards' levels stop at 400 strokes/s
+_ERR_MAX = const(20000)          # rate error the PI sees: +-200 strokes/s (saturates anyway)
+_UM_MAX = const(100000)          # any depth word: +-100 mm
+_ACT_ERR_MAX = const(20000)      # actuator position error: +-20 mm
+_FILT_MAX = const(0x10000000)    # filter states * 16
+_COUNT_MAX = const(0x3FFFFFFF)   # usage counters
 
 
 @micropython.viper
@@ -236,7 +250,7 @@ def window(m: ptr32, out: int):
         d = lo
     if d > hi:
         d = hi
-    m[out + 2] = d
+    m[out + 2] = d                        # (window only compares: no overflow; _actuator bounds it)
     # The request itself follows a narrower window (a shallower cartridge
     # fitted): a later, wider window never deepens the needles by itself.
     if out == S_LIMIT_LO:
@@ -275,12 +289,16 @@ def _observe(m: ptr32):
             p = age
         if p < _AGE_STALE_US:
             rate = _CHZ_US // p
+    if rate > _RATE_MAX:                  # a glitch: bounded, never a huge rate
+        rate = _RATE_MAX
     m[S_RATE_CHZ] = rate
 
     # Over-current: above the limit for P_OC_TICKS ticks in a row.  (The
     # debounce counters below are written out: on the pen a call per check
     # would cost more than the check.)
     n = m[S_OC_COUNT]
+    if n < 0 or n > m[P_OC_TICKS]:        # debounce counters: clamped like every state word
+        n = m[P_OC_TICKS]
     if cur > m[P_OC_MA]:
         n += 1
         if n >= m[P_OC_TICKS]:
@@ -300,12 +318,18 @@ def _observe(m: ptr32):
         if m[S_CART_SEEN] == 0:
             m[S_CART_USE_S] = 0
             m[S_CART_USE_TICKS] = 0
-        if m[S_CART_USE_S] >= m[P_CART + 3 * (ct - 1) + 2]:
+        u = m[S_CART_USE_S]
+        if u < 0 or u > _COUNT_MAX:       # a corrupted count reads as used up
+            u = _COUNT_MAX
+            m[S_CART_USE_S] = u
+        if u >= m[P_CART + 3 * (ct - 1) + 2]:
             act |= F_CART_USED
     m[S_CART_SEEN] = present
 
     # Depth sensors: disagreement, then depth beyond the active limit.
     n = m[S_DIS_COUNT]
+    if n < 0 or n > m[P_DIS_TICKS]:
+        n = m[P_DIS_TICKS]
     if a - b > m[P_DIS_UM] or b - a > m[P_DIS_UM]:
         n += 1
         if n >= m[P_DIS_TICKS]:
@@ -318,6 +342,8 @@ def _observe(m: ptr32):
     if b > a:
         deepest = b
     n = m[S_OVERDEPTH_COUNT]
+    if n < 0 or n > m[P_OVERDEPTH_TICKS]:
+        n = m[P_OVERDEPTH_TICKS]
     hi = ((m[S_LIMIT_HI] + s) & k) - s
     if deepest > hi + m[P_DEPTH_TOL_UM]:
         warn |= W_DEPTH_OUTSIDE
@@ -335,7 +361,7 @@ def _observe(m: ptr32):
     # expected stroke periods.
     if running:
         r = m[S_RAMP_CHZ]
-        if r < 100:
+        if r < 100:                       # (and a garbage negative one)
             r = 100
         limit = m[P_STALL_PERIODS] * (_CHZ_US // r)
         if limit < m[P_STALL_MIN_US]:
@@ -350,14 +376,27 @@ def _observe(m: ptr32):
     # pulses (a rate alternating between right and too low) count by their
     # average.  |terms| < 2**31: duty*vbat < 65536 * 16000, emf * 1024 < 2**24.
     n = m[S_TM_COUNT]
+    if n < 0 or n > m[P_TM_TICKS]:
+        n = m[P_TM_TICKS]
     if running:
         v = ((m[S_VBAT_MV] + s) & k) - s
-        emf = ((m[O_DUTY] * v) >> 16) - cur * m[P_R_MOHM] // 1000
+        if v < 0:
+            v = 0
+        if v > 32767:
+            v = 32767
+        duty = m[O_DUTY]
+        if duty < 0 or duty > 65535:
+            duty = 65535
+        emf = ((duty * v) >> 16) - cur * m[P_R_MOHM] // 1000   # 65535 * 32767; 32767 * 20000
         est = 0
         if emf > 0:
             est = (emf << 10) // m[P_FF_Q10]
         m[S_EMF_CHZ] = est
         f = ((m[S_TM_ERR] + s) & k) - s          # filtered (est - rate) * 16
+        if f > _FILT_MAX:
+            f = _FILT_MAX
+        if f < 0 - _FILT_MAX:
+            f = 0 - _FILT_MAX
         f += (((est - rate) << 4) - f) >> 6
         m[S_TM_ERR] = f
         diff = f >> 4
@@ -379,6 +418,8 @@ def _observe(m: ptr32):
     # current at least; a reading below that is a dead sensor (and with it
     # the over-current protection).
     n = m[S_IMIN_COUNT]
+    if n < 0 or n > m[P_TM_TICKS]:
+        n = m[P_TM_TICKS]
     if running and cur < m[P_IMIN_MA]:
         n += 1
         if n >= m[P_TM_TICKS]:
@@ -394,7 +435,10 @@ def _observe(m: ptr32):
         m[S_HB_LAST] = hb
         m[S_HB_AGE] = 0
     else:
-        age = m[S_HB_AGE] + 1
+        age = m[S_HB_AGE]
+        if age < 0 or age > m[P_WD_TICKS]:
+            age = m[P_WD_TICKS]
+        age += 1
         if age >= m[P_WD_TICKS]:
             act |= F_WATCHDOG
             age = m[P_WD_TICKS]
@@ -418,7 +462,7 @@ def _supply(m: ptr32):
     warn = 0
     v = (((m[I_VBAT_RAW] & 0xFFFF) - m[P_VBAT_OFS]) * m[P_VBAT_Q16]) >> 16
     f = ((m[S_VBAT_F] + s) & k) - s
-    if f == 0:
+    if f == 0 or f > _FILT_MAX or f < 0 - _FILT_MAX:
         f = v << 4                            # first reading seeds the filter
     f += ((v << 4) - f) >> 1                  # tau ~ 12 ms
     m[S_VBAT_F] = f
@@ -426,7 +470,7 @@ def _supply(m: ptr32):
     m[S_VBAT_MV] = v
     t = (((m[I_TEMP_RAW] & 0xFFFF) - m[P_TEMP_OFS]) * m[P_TEMP_Q16]) >> 16
     f = ((m[S_TEMP_F] + s) & k) - s
-    if f == 0:
+    if f == 0 or f > _FILT_MAX or f < 0 - _FILT_MAX:
         f = t << 4
     f += ((t << 4) - f) >> 3                  # tau ~ 64 ms
     m[S_TEMP_F] = f
@@ -440,6 +484,8 @@ def _supply(m: ptr32):
     # Battery: critical after P_BATT_TICKS below the level (load sag passes);
     # P_BATT_TICKS counts these slow ticks.
     n = m[S_BATT_COUNT]
+    if n < 0 or n > m[P_BATT_TICKS]:
+        n = m[P_BATT_TICKS]
     crit = m[P_BATT_CRIT_MV]
     if m[S_FAULTS] & F_BATT_CRITICAL:
         crit += m[P_BATT_HYST_MV]
@@ -527,6 +573,10 @@ def _stroke(m: ptr32):
     m[S_TARGET_CHZ] = target
 
     ramp = m[S_RAMP_CHZ]
+    if ramp < 0:
+        ramp = 0
+    if ramp > _RAMP_MAX:
+        ramp = _RAMP_MAX
     step = m[P_RAMP_CHZ]
     if ramp + step < target:
         ramp += step
@@ -542,22 +592,36 @@ def _stroke(m: ptr32):
     v = ((m[S_VBAT_MV] + s) & k) - s
     if v < 1000:
         v = 1000
-    ff_mv = ((m[P_FF_Q10] * ramp) >> 10) + m[P_FF_OFS_MV]   # Q10 * 30000 < 2**31
-    ff = (ff_mv << 12) // v * 16                              # 65536 * mv / v
+    if v > 32767:
+        v = 32767
+    ff_mv = ((m[P_FF_Q10] * ramp) >> 10) + m[P_FF_OFS_MV]   # 10240 * 40000; + 20000
+    ff = (ff_mv << 12) // v * 16                              # 65536 * mv / v; 420000 << 12
+    # The error one measurement can put into the PI is bounded: a glitch
+    # (a 6 us tach period) moves the duty and the integral by at most this.
     err = ramp - rate
-    integ = ((m[S_INTEG] + s) & k) - s
+    if err > _ERR_MAX:
+        err = _ERR_MAX
+    if err < 0 - _ERR_MAX:
+        err = 0 - _ERR_MAX
     dmax = m[P_DUTY_MAX]
-    u = ff + ((m[P_KP_Q8] * err) >> 8) + (integ >> 8)
+    lim = dmax << 8
+    integ = ((m[S_INTEG] + s) & k) - s
+    if integ > lim:
+        integ = lim
+    if integ < 0 - lim:
+        integ = 0 - lim
+    u = ff + ((m[P_KP_Q8] * err) >> 8) + (integ >> 8)        # 25600 * 20000
 
     prev = m[O_DUTY]
+    if prev < 0 or prev > dmax:
+        prev = dmax
     ceiling = prev + m[P_DUTY_SLEW]
     if ceiling > dmax:
         ceiling = dmax
     # Integrate unless the output is pinned in the direction of the error
     # (anti-windup), and keep the integral within one full duty.
     if not ((u >= ceiling and err > 0) or (u <= 0 and err < 0)):
-        integ += (m[P_KI_Q12] * err) >> 4
-        lim = dmax << 8
+        integ += (m[P_KI_Q12] * err) >> 4                    # 40960 * 20000
         if integ > lim:
             integ = lim
         elif integ < 0 - lim:
@@ -571,10 +635,15 @@ def _stroke(m: ptr32):
     n = m[S_RUN_TICKS]
     if n < 0x3FFFFFFF:
         m[S_RUN_TICKS] = n + 1
-    n = m[S_CART_USE_TICKS] + 1          # cartridge run time, whole seconds
+    n = m[S_CART_USE_TICKS]              # cartridge run time, whole seconds
+    if n < 0 or n >= m[P_TICKS_PER_S]:
+        n = 0
+    n += 1
     if n >= m[P_TICKS_PER_S]:
         n = 0
-        m[S_CART_USE_S] = m[S_CART_USE_S] + 1
+        u = m[S_CART_USE_S]
+        if u >= 0 and u < _COUNT_MAX:     # (_observe clamps a corrupted count)
+            m[S_CART_USE_S] = u + 1
     m[S_CART_USE_TICKS] = n
 
 
@@ -588,10 +657,18 @@ def _actuator(m: ptr32, target: int, retract_only: int):
     s = 1
     s = s << 31
     k = (s << 1) - 1
-    err = target - (((m[S_DEPTH_UM] + s) & k) - s)
+    if target > _UM_MAX:
+        target = _UM_MAX
+    if target < 0 - _UM_MAX:
+        target = 0 - _UM_MAX
+    err = target - (((m[S_DEPTH_UM] + s) & k) - s)      # S_DEPTH_UM: +-32767, this tick's
     if err <= m[P_ACT_DEADBAND_UM] and err >= 0 - m[P_ACT_DEADBAND_UM]:
         return
-    u = (m[P_ACT_KP_Q8] * err) >> 8
+    if err > _ACT_ERR_MAX:
+        err = _ACT_ERR_MAX
+    if err < 0 - _ACT_ERR_MAX:
+        err = 0 - _ACT_ERR_MAX
+    u = (m[P_ACT_KP_Q8] * err) >> 8                          # 65280 * 20000
     amax = m[P_ACT_MAX]
     if u > amax:
         u = amax
@@ -609,7 +686,7 @@ def tick(m: ptr32) -> int:
     # stages talk through the memory, in this order.
     m[S_TICKS] = (m[S_TICKS] + 1) & 0x3FFFFFFF
     n = m[S_SLOW] - 1
-    if n <= 0:
+    if n <= 0 or n > SLOW_TICKS:          # (a corrupted count must not stop _supply)
         n = SLOW_TICKS
         _supply(m)
     m[S_SLOW] = n
