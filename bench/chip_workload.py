@@ -1,3 +1,6 @@
+# mypy: ignore-errors
+# (MicroPython code: time.ticks_us, gc.mem_free, sys.print_exception ...; like the
+# other workloads, which pyproject.toml excludes from mypy)
 # bench/chip.py's workload: runs ON the emulated RP2040 (MicroPython rp2
 # port), beside a staged pen firmware (board pen_rp2040_irqtach), which
 # main.py left in maintenance mode at the REPL.  Not part of the firmware.
@@ -33,6 +36,8 @@ _IO_BANK0 = 0x40014000        # GPIO n CTRL at +8n+4; INOVER = bits 16-17
 _IN_HIGH = 3                  # INOVER: input forced high (a released button)
 _IN_NORMAL = 0
 
+PLANT_VBAT_MV = 7600          # the ADC fixture's battery
+PLANT_MA = 300                # the running loop's motor current (fixture)
 HIST = 1024                   # histogram bins, 1 us each (the last bin collects the rest)
 CART_CODE = 2                 # the cartridge the fixture "seats": 2 = 12-pin (as the kit's plant)
 
@@ -96,6 +101,75 @@ class Counter:
         self.n += 1
 
 
+class Timed:
+    """A background task wrapped: per call, its wall time minus the time the
+    tick interrupts took meanwhile (the probe's handler time, plus `dispatch`
+    per interrupt for the entry and exit the probe cannot see): the task's
+    own CPU time, in the loop.  Background context: may allocate."""
+
+    def __init__(self, fn, probe, dispatch, n):
+        self.fn = fn
+        self.probe = probe
+        self.dispatch = dispatch
+        self.cpu = array("i", [0] * n)
+        self.k = 0
+        self.at = array("i", [0, -1])        # when the costliest call started (ticks_us), its cost
+
+    def __call__(self):
+        s = self.probe.s
+        t0 = tu()
+        i0 = s[7]
+        n0 = s[0]
+        self.fn()
+        i1 = s[7]
+        n1 = s[0]
+        w = td(tu(), t0)
+        if self.k < len(self.cpu):
+            c = w - (i1 - i0) - self.dispatch * (n1 - n0)
+            self.cpu[self.k] = c
+            self.k += 1
+            if c > self.at[1]:
+                self.at[0] = t0
+                self.at[1] = c
+
+    def summary(self, t_start):
+        out = summary(self.cpu[:self.k])
+        if self.k:
+            out["max_at_ms"] = td(self.at[0], t_start) / 1000
+        return out
+
+
+class Plant:
+    """A motor for the running loop, stepped before each tick (in the tick's
+    interrupt, allocation-free): speed = the back-EMF the firmware itself
+    estimates, (duty * vbat - I * R) / Ke, through a 40 ms lag; tach edges
+    (2 a stroke) through the HAL's own edge handler, on tick boundaries
+    (1 ms quantization)."""
+
+    def __init__(self, m, edge, duty_i, ff_q10, vbat_mv, ir_mv, fn=None):
+        self.p = array("i", [0, 0, duty_i, ff_q10, vbat_mv, ir_mv])   # speed cHz, phase, constants
+        self.m = m
+        self.edge = edge
+        self.fn = fn
+
+    def step(self):
+        p = self.p
+        emf = ((self.m[p[2]] * p[4]) >> 16) - p[5]
+        sp = p[0]
+        sp += (((emf << 10) // p[3] if emf > 0 else 0) - sp) // 40
+        p[0] = sp
+        ph = p[1] + 2 * sp
+        if ph >= 100000:
+            ph -= 100000
+            self.edge(None)
+        p[1] = ph
+
+    def tick(self):
+        # the plain running loop's ticker function: the model, then the tick
+        self.step()
+        self.fn()
+
+
 class Probe:
     """Wraps the scheduler's tick as the ticker's function.  Per tick it
     histograms the lateness of the interrupt against the scheduler's
@@ -118,11 +192,16 @@ class Probe:
         self.h_tick = array("i", [0] * HIST)
         self.h_step = array("i", [0] * HIST)
         # 0 ticks, 1 late min, 2 late max, 3 previous entry, 4 period deviation max,
-        # 5 tick max, 6 step max
-        self.s = array("i", [0, 0x3FFFFFFF, -0x3FFFFFFF, 0, 0, 0, 0])
+        # 5 tick max, 6 step max, 7 handler time so far (us, entry to exit, probe included),
+        # 8 the first tick's lateness, 9 when the largest period deviation ended (ticks_us),
+        # 10 the longest handler (entry to exit, probe and plant included)
+        self.s = array("i", [0, 0x3FFFFFFF, -0x3FFFFFFF, 0, 0, 0, 0, 0, 0, 0, 0])
+        self.plant = None
 
     def tick(self):
         t = tu()
+        if self.plant is not None:
+            self.plant.step()
         d = self.sched.deadline
         t1 = tu()
         self.fn()
@@ -134,6 +213,8 @@ class Probe:
             s[1] = late
         if late > s[2]:
             s[2] = late
+        if s[0] == 0:
+            s[8] = late
         self.h_late[0 if late < 0 else (late if late < top else top)] += 1
         if s[0] > 0:
             dev = td(t, s[3]) - self.period
@@ -141,6 +222,7 @@ class Probe:
                 dev = -dev
             if dev > s[4]:
                 s[4] = dev
+                s[9] = t
             self.h_per[dev if dev < top else top] += 1
         s[3] = t
         if e > s[5]:
@@ -151,10 +233,16 @@ class Probe:
             s[6] = x
         self.h_step[0 if x < 0 else (x if x < top else top)] += 1
         s[0] += 1
+        h = td(tu(), t)
+        s[7] += h
+        if h > s[10]:
+            s[10] = h
 
-    def report(self):
+    def report(self, t_start):
         s = self.s
-        return {"ticks": s[0], "late": hist_summary(self.h_late, s[1], s[2], s[0]),
+        return {"ticks": s[0], "first_late": s[8], "period_dev_max_at_ms": td(s[9], t_start) / 1000,
+                "handler_max_us": s[10],
+                "late": hist_summary(self.h_late, s[1], s[2], s[0]),
                 "period_dev": hist_summary(self.h_per, None, s[4], max(0, s[0] - 1)),
                 "tick": hist_summary(self.h_tick, None, s[5], s[0]),
                 "step": hist_summary(self.h_step, None, s[6], s[0])}
@@ -164,6 +252,7 @@ class Bench:
     def __init__(self):
         progress("building the App as pen.startup.run does")
         from board import BOARD
+
         from pen import tick as T
         from pen.app import WATCHDOG_MS, App
         from pen.eventlog import EventLog
@@ -194,6 +283,8 @@ class Bench:
         sys.modules.pop("pen.integrity", None)
         self.app = app
         self.m = app.m
+        self.dispatch_us = 17.0          # an empty hard-timer interrupt (irq_cost() measures it)
+        self._armed = False
         try:
             from pen import scheduler as S
             self.exec_last = getattr(S, "EXEC_LAST", 5)
@@ -275,6 +366,78 @@ class Bench:
             sys.print_exception(e)
             return None
 
+    def _tick_costs(self, what, n, note, running=False):
+        """Scheduler.tick() and the step inside it (the scheduler's own
+        EXEC_LAST), n ticks paced at the period by a loop as lean as the
+        scheduler's run(): the background's heartbeat, a busy wait for the
+        deadline, the tick timed."""
+        app, m, T = self.app, self.m, self.T
+        sched = app.sched
+        st = sched.stats
+        xl = self.exec_last
+        hb = T.I_HEARTBEAT
+        s_state = T.S_STATE
+        tick = sched.tick
+        d = array("i", [0] * n)
+        e = array("i", [0] * n)
+        states = array("i", [0] * n)
+        gc.collect()
+        sched.start()
+        sched.reset_stats()
+        for i in range(n):
+            m[hb] = (m[hb] + 1) & 0x3FFFFFFF
+            while td(sched.deadline, tu()) > 0:
+                pass
+            t0 = tu()
+            tick()
+            t1 = tu()
+            d[i] = td(t1, t0)
+            e[i] = st[xl]
+            states[i] = m[s_state]
+        ovh = self.ovh
+        for i in range(n):
+            d[i] -= ovh
+            e[i] -= ovh
+        rep = sched.report()
+        emit("cost", name="Scheduler.tick(), " + what, group="tick", every_us=app.period_us,
+             note="step + bookkeeping, " + note, **summary(d))
+        emit("cost", name="control step, " + what, group="tick", every_us=app.period_us,
+             note="HAL read + viper tick + HAL write, as timed by the scheduler; " + note, **summary(e))
+        if running:
+            ok = sum(1 for x in states if x == T.ST_RUNNING)
+            emit("info", what="running", ticks=n, running_ticks=ok, duty_end=m[T.O_DUTY], faults=m[T.S_FAULTS],
+                 overruns=rep["overruns"], missed=rep["missed"],
+                 error=None if ok == n else "the motor ran {} of the {} ticks measured".format(ok, n))
+        if rep["overruns"]:
+            emit("info", what="paced ticks, " + what,
+                 note="{} overruns: tick + this loop's own work > period".format(rep["overruns"]))
+
+    def _paced(self, i=0):
+        # the background's heartbeat (else the tick's software watchdog
+        # latches after heartbeat_timeout_ms), then wait for the deadline
+        m = self.m
+        hb = self.T.I_HEARTBEAT
+        m[hb] = (m[hb] + 1) & 0x3FFFFFFF
+        self.app.clock.wait_until(self.app.sched.deadline, self.app.period_us)
+
+    def _healthy(self, when, paced):
+        """Clear faults a measurement left latched (reported), ticking a few
+        periods so that the tick takes the clear."""
+        app, m, T = self.app, self.m, self.T
+        if not m[T.S_FAULTS]:
+            return
+        from pen import faults
+        emit("info", what="faults latched " + when, error=", ".join(faults.names(m[T.S_FAULTS])))
+        try:
+            app.core.stop()
+            app.core.clear()
+            app.sched.start()
+            for _ in range(10):
+                paced(0)
+                app.sched.tick()
+        except Exception as e:
+            emit("info", what="clearing faults", error=_err(e))
+
     def _drain(self):
         link = self.app.link
         for _ in range(2000):
@@ -290,24 +453,11 @@ class Bench:
         few = max(3, reps // 20)
         some = max(5, reps // 10)
         sched = app.sched
-        exec_last = self.exec_last
-        st = sched.stats
-        clock = app.clock
 
         progress("control step, idle ({} paced ticks)".format(reps))
 
-        def paced(i):
-            clock.wait_until(sched.deadline, period)
-
-        def step_of_tick(i):
-            return st[exec_last] - self.ovh      # the step, timed by the scheduler itself
-
-        sched.start()
-        steps = self.measure("Scheduler.tick(), motor idle", sched.tick, reps, "tick", period,
-                             before=paced, after=step_of_tick, note="step + bookkeeping, paced at the period")
-        if steps is not None:
-            emit("cost", name="control step, motor idle", group="tick", every_us=period,
-                 note="HAL read + viper tick + HAL write, as timed by the scheduler", **summary(steps))
+        paced = self._paced
+        self._tick_costs("motor idle", reps, "paced at the period")
         self.measure("HAL read (RP2HAL.read)", lambda: hal.read(m), reps, "tick-part", period)
         self.measure("viper tick (pen.tick.tick)", lambda: T.tick(m), reps, "tick-part", period)
         self.measure("HAL write (RP2HAL.write)", lambda: hal.write(m), reps, "tick-part", period)
@@ -322,30 +472,25 @@ class Bench:
         except Exception as e:
             refusal = _err(e)
         if refusal:
+            try:
+                from pen import faults
+                refusal = "{} ({})".format(faults.names(refusal, faults.REFUSALS) if hasattr(faults, "names")
+                                           else refusal, faults.names(m[T.S_FAULTS]))
+            except Exception:
+                pass
             emit("cost", name="Scheduler.tick(), motor running", group="tick", every_us=period, n=0,
                  error="start refused: {}".format(refusal))
         else:
             progress("control step, motor running ({} paced ticks in the start grace)".format(n_run))
-            states = []
-
-            def run_after(i):
-                states.append(m[T.S_STATE])
-                return st[exec_last] - self.ovh
             try:
+                gc.collect()
                 app.core.start()
                 sched.start()
                 for _ in range(5):           # state idle -> running
                     paced(0)
                     sched.tick()
-                steps = self.measure("Scheduler.tick(), motor running", sched.tick, n_run, "tick", period,
-                                     before=paced, after=run_after, collect=False,
-                                     note="soft start, PI and depth loop active, no tach")
-                if steps is not None:
-                    emit("cost", name="control step, motor running", group="tick", every_us=period,
-                         note="HAL read + viper tick + HAL write (soft start, no tach)", **summary(steps))
-                ok = sum(1 for s in states if s == T.ST_RUNNING)
-                emit("info", what="running", ticks=len(states), running_ticks=ok, duty_end=m[T.O_DUTY],
-                     faults=m[T.S_FAULTS])
+                self._tick_costs("motor running", n_run, "soft start, PI and depth loop active, no tach",
+                                 running=True)
             except Exception as e:
                 emit("cost", name="Scheduler.tick(), motor running", group="tick", every_us=period, n=0,
                      error=_err(e))
@@ -353,11 +498,7 @@ class Bench:
             for _ in range(20):
                 paced(0)
                 sched.tick()
-            if m[T.S_FAULTS]:
-                app.core.clear()
-                for _ in range(5):
-                    paced(0)
-                    sched.tick()
+        self._healthy("after the tick measurements", paced)
         sched.reset_stats()
 
         progress("background tasks")
@@ -481,80 +622,265 @@ class Bench:
         finally:
             t.deinit()
         empty = (took0 - base) / cnt.n if cnt.n else None
+        if empty is not None and empty > 0:
+            self.dispatch_us = empty
         emit("irq", spin_us=base, spin_with_ticker_us=took, ticks=ticks, per_tick_us=per,
              share=(took - base) / took if took else None, empty_handler_us=empty, empty_irqs=cnt.n)
         sched.reset_stats()
 
-    def loop(self, label, seconds, host=False, status_every_ms=100, tele_hz=10):
-        app, hal, sched, m, T = self.app, self.hal, self.app.sched, self.m, self.T
-        period = app.period_us
-        progress("loop '{}' for {} s simulated ({})".format(
-            label, seconds, "tele on {} Hz + status every {} ms".format(tele_hz, status_every_ms)
+    def loop(self, label, seconds, plain_seconds=2, host=False, status_every_ms=100, tele_hz=10):
+        """The loop as App.run runs it on rp2: the tick in a hard timer
+        interrupt, the background driven like App._serve.  Two phases:
+        instrumented for `seconds` (the probe around the tick, every
+        background pass and task timed), then plain for `plain_seconds` (the
+        ticker calls Scheduler.tick itself, nothing timed): the scheduler's
+        own statistics and the CPU share the background leaves idle, without
+        the instruments' cost."""
+        app = self.app
+        progress("loop '{}': {} s instrumented + {} s plain, simulated ({})".format(
+            label, seconds, plain_seconds, "tele on {} Hz + status every {} ms".format(tele_hz, status_every_ms)
             if host else "motor idle, host silent"))
-        gc.collect()
-        probe = Probe(sched, period, self.exec_last)
-        beats = array("i", [0] * (seconds * 1000 // 10 + 64))
-        nb = 0
-        behind_max = 0
-        passes = 0
-        link = app.link
-        proto = app.protocol
-        orig_read = None
-        polls = [0, 0]                      # status sent, next at (ms)
+        self._healthy("before the loop", self._paced)
+        # Nothing queued for the flash: the idle pen writes nothing (a write
+        # runs with interrupts off; the kit's flash takes no time, a chip's
+        # sector erase ~45 ms, with the motor stopped only).
+        try:
+            app.save()
+        except Exception as e:
+            emit("info", what="save before loop", error=_err(e))
+        self._drain()
+        idle_pass_us = self._idle_pass_us()
+        link, proto = app.link, app.protocol
+        polls = [0, 0]                      # status lines sent, next at (ms)
         if host and proto is not None:
             proto.line(b"tele on " + str(tele_hz).encode())
             orig_read = link.read
+            m, period, s_ticks = self.m, app.period_us, self.T.S_TICKS
 
             def read():
                 data = orig_read()
-                now = m[T.S_TICKS] * period // 1000
+                now = m[s_ticks] * period // 1000
                 if now >= polls[1]:
                     polls[1] = now + status_every_ms
                     polls[0] += 1
                     return data + b"status\n"
                 return data
             link.read = read
-        sched.reset_stats()
-        wd = self._arm()
-        background = app.background
-        sched.start(irq=True)
-        hal.start_ticker(period, probe.tick)
-        t_start = tu()
-        end = ta(t_start, seconds * 1000000)
-        seen = m[T.S_TICKS]
         try:
-            while td(end, tu()) > 0:
-                n = m[T.S_TICKS]
-                if n != seen:
-                    k = (n - seen) & 0x3FFFFFFF
-                    if k > behind_max:
-                        behind_max = k
-                    passes += 1
-                    ran = app._beat - k <= 0
-                    t0 = tu()
-                    background(None, k)
-                    if ran and nb < len(beats):
-                        beats[nb] = td(tu(), t0)
-                        nb += 1
-                    seen = n
+            out = self._run(seconds, True, idle_pass_us)
+            if plain_seconds > 0:
+                plain = self._run(plain_seconds, False, idle_pass_us)
+                out["plain"] = {"seconds": plain_seconds, "sched": plain["sched"], "idle_share": plain["idle_share"],
+                                "passes": plain["passes"], "behind_max": plain["behind_max"],
+                                "sim_us": plain["sim_us"]}
         finally:
-            hal.stop_ticker()
-            sched.irq = False
-            if orig_read is not None:
+            if host and proto is not None:
                 del link.read
                 proto.line(b"tele off")
-            self._disarm(wd)
-        wall = td(tu(), t_start)
-        rep = sched.report()
         self._drain()
         gc.collect()
-        emit("loop", label=label, seconds=seconds, sim_us=wall, host=host,
-             tele_hz=tele_hz if host else 0, status_polls=polls[0], sched=rep,
-             probe=probe.report(),
-             beat=summary(beats[:nb]), passes=passes, behind_max=behind_max,
-             heap_live_max=app.heap_live_max, mem_free=gc.mem_free(),
-             faults=m[T.S_FAULTS], state=m[T.S_STATE], dropped=link.dropped if link is not None else None,
-             tele_skipped=getattr(proto, "tele_skipped", None))
+        self._summarize(out)
+        emit("loop", label=label, seconds=seconds, host=host, tele_hz=tele_hz if host else 0,
+             status_polls=polls[0], idle_pass_us=idle_pass_us, heap_live_max=app.heap_live_max,
+             mem_free=gc.mem_free(), faults=self.m[self.T.S_FAULTS], state=self.m[self.T.S_STATE],
+             dropped=link.dropped if link is not None else None,
+             tele_skipped=getattr(proto, "tele_skipped", None), **out)
+
+    def _idle_pass_us(self):
+        # The cost of one idle pass of _run's loop (no tick seen), with no
+        # ticker: idle passes x this = the CPU time the background left over.
+        m = self.m
+        st_ticks = self.T.S_TICKS
+        seen = m[st_ticks]
+        idle = 0
+        t_start = tu()
+        end = ta(t_start, 20000)
+        while td(end, tu()) > 0:
+            n = m[st_ticks]
+            if n != seen:
+                seen = n
+            else:
+                idle += 1
+        return td(tu(), t_start) / idle
+
+    def _run(self, seconds, instrumented, idle_pass_us, model=None, swap=False, keep=False):
+        """One phase of a loop.  model: a Plant stepped in the tick's
+        interrupt.  swap: the ticker is already running (keep=True of the
+        phase before): its function is exchanged (MachineHAL._tick_fn), so
+        the tick never pauses (a running motor would see a stall); keep: leave
+        the ticker running at the end for the next phase."""
+        app, hal, sched, m = self.app, self.hal, self.app.sched, self.m
+        period = app.period_us
+        if not swap:
+            gc.collect()
+        probe = Probe(sched, period, self.exec_last) if instrumented else None
+        if probe is not None:
+            probe.plant = model
+        nbeat = seconds * 1000 // 10 + 64 if instrumented else 0
+        npass = min(4000, seconds * 1000) if instrumented else 0
+        beats = array("i", [0] * nbeat)          # wall time of passes that ran the tasks
+        beats_cpu = array("i", [0] * nbeat)      # ... minus the tick interrupts meanwhile
+        pas = array("i", [0] * npass)            # the same for passes with no task due
+        pas_cpu = array("i", [0] * npass)
+        nb = npas = 0
+        timed = []
+        if instrumented:
+            for t in app.tasks:
+                w = Timed(t[2], probe, int(self.dispatch_us + 0.5), seconds * 1000 // (t[0] * 10) + 16)
+                timed.append((t, t[2], w))
+                t[2] = w
+        ps = probe.s if instrumented else array("i", [0] * 8)
+        dispatch = int(self.dispatch_us + 0.5)
+        behind_max = passes = idle = 0
+        st_ticks = self.T.S_TICKS
+        background = app.background
+        fn = probe.tick if instrumented else (model.tick if model is not None else sched.tick)
+        sched.reset_stats()
+        if swap:
+            hal._tick_fn = fn
+        else:
+            self._armed = self._arm()
+            sched.start(irq=True)
+            hal.start_ticker(period, fn)
+        t_start = tu()
+        end = ta(t_start, seconds * 1000000)
+        seen = m[st_ticks]
+        try:
+            if instrumented:
+                while td(end, tu()) > 0:
+                    n = m[st_ticks]
+                    if n != seen:
+                        k = (n - seen) & 0x3FFFFFFF
+                        if k > behind_max:
+                            behind_max = k
+                        passes += 1
+                        ran = app._beat - k <= 0
+                        t0 = tu()
+                        i0 = ps[7]
+                        n0 = ps[0]
+                        background(None, k)
+                        i1 = ps[7]
+                        n1 = ps[0]
+                        w = td(tu(), t0)
+                        c = w - (i1 - i0) - dispatch * (n1 - n0)
+                        if ran:
+                            if nb < nbeat:
+                                beats[nb] = w
+                                beats_cpu[nb] = c
+                                nb += 1
+                        elif npas < npass:
+                            pas[npas] = w
+                            pas_cpu[npas] = c
+                            npas += 1
+                        seen = n
+                    else:
+                        idle += 1
+            else:
+                while td(end, tu()) > 0:
+                    n = m[st_ticks]
+                    if n != seen:
+                        k = (n - seen) & 0x3FFFFFFF
+                        if k > behind_max:
+                            behind_max = k
+                        passes += 1
+                        background(None, k)
+                        seen = n
+                    else:
+                        idle += 1
+        finally:
+            if keep and model is not None:
+                hal._tick_fn = model.tick
+            else:
+                hal.stop_ticker()
+            rep = sched.report()
+            if not keep:
+                sched.irq = False
+                self._disarm(self._armed)
+            for t, orig, _w in timed:
+                t[2] = orig
+        wall = td(tu(), t_start)
+        out = {"sim_us": wall, "sched": rep, "passes": passes, "behind_max": behind_max, "idle_passes": idle,
+               "idle_share": idle * idle_pass_us / wall}
+        if instrumented:
+            # summarized by _summarize() once the tick has stopped: with a
+            # phase to follow, the background (the heartbeat) must go on now
+            out["_raw"] = (probe, t_start, beats[:nb], beats_cpu[:nb], pas[:npas], pas_cpu[:npas], dispatch, timed)
+        return out
+
+    @staticmethod
+    def _summarize(out):
+        raw = out.pop("_raw", None)
+        if raw is None:
+            return out
+        probe, t_start, beats, beats_cpu, pas, pas_cpu, dispatch, timed = raw
+        out.update(probe=probe.report(t_start), beat=summary(beats), beat_cpu=summary(beats_cpu),
+                   bg_pass=summary(pas), bg_pass_cpu=summary(pas_cpu), dispatch_us=dispatch,
+                   tasks={getattr(orig, "__name__", "?"): w.summary(t_start) for t, orig, w in timed})
+        return out
+
+    def loop_running(self, seconds, plain_seconds=2):
+        """The loop with the motor running (level 1): a motor model in the
+        tick's interrupt feeds tach edges (Plant), the current reads a
+        constant PLANT_MA (ADC offset fixture).  Instrumented, then plain
+        (the ticker runs the model and Scheduler.tick, nothing timed)."""
+        app, m, T = self.app, self.m, self.T
+        progress("loop 'running': {} s instrumented + {} s plain, simulated (motor at level 1, modelled "
+                 "tach)".format(seconds, plain_seconds))
+        if getattr(self.hal, "irq_tach", None) is None:
+            emit("info", what="loop 'running'", error="the HAL has no interrupt tachometer (board tach_input)")
+            return
+        self._healthy("before the running loop", self._paced)
+        try:
+            app.save()
+        except Exception as e:
+            emit("info", what="save before loop", error=_err(e))
+        self._drain()
+        idle_pass_us = self._idle_pass_us()
+        cur_ofs = m[T.P_CUR_OFS]
+        m[T.P_CUR_OFS] = -((PLANT_MA << 16) // m[T.P_CUR_Q16])
+        out = None
+        st = None
+        faults_end = state_end = None
+        try:
+            app.core.set_level(1)
+            app.core.start()
+            model = Plant(m, self.hal.irq_tach._edge, T.O_DUTY, m[T.P_FF_Q10], PLANT_VBAT_MV,
+                          PLANT_MA * m[T.P_R_MOHM] // 1000, app.sched.tick)
+            # phases switch without pausing the tick (a pause reads as a stall)
+            keep = hasattr(self.hal, "_tick_fn")
+            out = self._run(seconds, True, idle_pass_us, model, keep=keep)
+            if keep and plain_seconds > 0:
+                plain = self._run(plain_seconds, False, idle_pass_us, model, swap=True, keep=True)
+                out["plain"] = {"seconds": plain_seconds, "sched": plain["sched"], "idle_share": plain["idle_share"],
+                                "passes": plain["passes"], "behind_max": plain["behind_max"],
+                                "sim_us": plain["sim_us"]}
+            faults_end, state_end = m[T.S_FAULTS], m[T.S_STATE]
+            st = app.core.status()
+        except Exception as e:
+            emit("info", what="loop 'running'", error=_err(e))
+        finally:
+            # stop the motor with the tick still running (it brakes), then the ticker
+            app.core.stop()
+            t0 = tu()
+            while td(tu(), t0) < 100000:
+                app.background(None, 1)      # the heartbeat
+            self.hal.stop_ticker()
+            self.hal.off()
+            app.sched.irq = False
+            self._disarm(self._armed)
+            m[T.P_CUR_OFS] = cur_ofs
+            self._healthy("after the running loop", self._paced)
+        for _ in range(5):
+            self._paced()
+            app.sched.tick()
+        if out is None:
+            return
+        self._drain()
+        gc.collect()
+        self._summarize(out)
+        emit("loop", label="running", seconds=seconds, host=False, tele_hz=0, status_polls=0,
+             idle_pass_us=idle_pass_us, heap_live_max=app.heap_live_max, mem_free=gc.mem_free(),
+             faults=faults_end, state=state_end, end_status=st, **out)
 
     def done(self):
         self.hal.off()

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.skipif(_MISSING is not None, reason=f"bench/chip.py can
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     out = tmp_path_factory.mktemp("chip") / "report.json"
     r = subprocess.run([sys.executable, str(BENCH), "--seconds", "1", "--plain-seconds", "1", "--host-seconds", "0",
-                        "--reps", "10", "--markdown", "--json", str(out)],
+                        "--running-seconds", "0", "--reps", "10", "--markdown", "--json", str(out)],
                        capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     return json.loads(Path(out).read_text()), r.stdout
