@@ -203,6 +203,8 @@ class Probe:
         if self.plant is not None:
             self.plant.step()
         d = self.sched.deadline
+        if d is None:                        # the first interrupt sets the schedule
+            d = t
         t1 = tu()
         self.fn()
         e = td(tu(), t1)

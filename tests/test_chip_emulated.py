@@ -19,22 +19,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator import KIT, PEN_ID, needs_kit
 
-from tools import ROOT
-
-KIT = ROOT.parent / "shared" / "rp2040-emulator" / "run"
 BOARD = "pen_rp2040_irqtach"
-PEN_ID = "0000000000000000"          # machine.unique_id() in the emulator
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not KIT.exists(),
-    reason=f"needs node and the RP2040 emulator kit at {KIT}")
+pytestmark = needs_kit
 
 
 def stage(directory: Path, grace_ms: int = 1000) -> Path:

@@ -65,10 +65,10 @@ S_ACTIVE = const(34)         # fault causes present this tick
 S_WARN = const(35)           # warnings (W_*), not latched
 S_STATE = const(36)          # ST_*
 S_TARGET_CHZ = const(37)     # stroke rate of the requested level
-S_RAMP_CHZ = const(38)       # soft-start setpoint, moves toward the target
+S_RAMP_CHZ = const(38)       # soft-start setpoint, moves toward the target (signed)
 S_RATE_CHZ = const(39)       # measured stroke rate
 S_INTEG = const(40)          # PI integral, duty * 256 (signed)
-S_RUN_TICKS = const(41)      # ticks since the motor was started
+S_RUN_TICKS = const(41)      # ticks since the motor was started (signed)
 S_CURRENT_MA = const(42)     # (signed: offset and noise)
 S_VBAT_MV = const(43)        # filtered (signed)
 S_TEMP_DC = const(44)        # filtered (signed)
@@ -268,7 +268,11 @@ def _observe(m: ptr32):
     act = m[I_EXT_FAULTS] | m[S_SLOW_ACT] | m[I_HELD_FAULTS] | m[I_BG_FAULTS]   # + battery/temperature (_supply)
     m[I_EXT_FAULTS] = 0
     warn = m[S_SLOW_WARN]
-    running = m[S_STATE] == ST_RUNNING and m[S_RUN_TICKS] > m[P_START_GRACE]
+    rt = ((m[S_RUN_TICKS] + s) & k) - s
+    if rt < 0:                            # a corrupted count: long running, every check on
+        rt = 0x3FFFFFFF
+        m[S_RUN_TICKS] = rt
+    running = m[S_STATE] == ST_RUNNING and rt > m[P_START_GRACE]
 
     # Raw ADC counts to units: (raw - ofs) * q16 >> 16; |product| < 2**31
     # as pen.board keeps 0 <= ofs <= 65535 and 0 < q16 < 32768.
@@ -360,7 +364,7 @@ def _observe(m: ptr32):
     # Stall: running past the grace time with no tach pulse for several
     # expected stroke periods.
     if running:
-        r = m[S_RAMP_CHZ]
+        r = ((m[S_RAMP_CHZ] + s) & k) - s
         if r < 100:                       # (and a garbage negative one)
             r = 100
         limit = m[P_STALL_PERIODS] * (_CHZ_US // r)
@@ -572,7 +576,7 @@ def _stroke(m: ptr32):
     target = m[P_LEVEL_CHZ + lvl]
     m[S_TARGET_CHZ] = target
 
-    ramp = m[S_RAMP_CHZ]
+    ramp = ((m[S_RAMP_CHZ] + s) & k) - s   # (signed: a corrupted word reads the same everywhere)
     if ramp < 0:
         ramp = 0
     if ramp > _RAMP_MAX:
