@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +18,11 @@ from typing import Any
 
 import pytest
 import serial
+from vpen import CLI, virtual_pen_on_a_pty
 
 from host_tools.deploy import _maintenance_boot, await_repl
 from host_tools.link import LinkError, PenLink
 
-CLI = [sys.executable, "-m", "host_tools.cli"]
 BANNER = b"needlepen: maintenance mode (asked for over the serial link): motor disabled, no watchdog\r\n"
 REPL = b"MicroPython v1.24 on 2025-01-01; Raspberry Pi Pico with RP2040\r\nType \"help()\" for more.\r\n>>> "
 
@@ -145,15 +144,8 @@ def test_a_pen_that_never_comes_back_is_reported(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def vpen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     flash = tmp_path_factory.mktemp("vpen") / "flash"
-    proc = subprocess.Popen([*CLI, "virtual-pen", "--dir", str(flash), "--fresh"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("virtual pen on /dev/pts/"), first
-    time.sleep(0.5)
-    yield first.split()[3], flash
-    proc.terminate()
-    proc.wait(timeout=10)
+    with virtual_pen_on_a_pty(flash) as port:
+        yield port, flash
 
 
 def needlepen(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

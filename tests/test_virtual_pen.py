@@ -7,34 +7,24 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from vpen import CLI, virtual_pen_on_a_pty
 
 from host_tools.deploy import DeployError, deploy, stage
 from host_tools.link import PenLink
 
 from tools import bin_path
 
-CLI = [sys.executable, "-m", "host_tools.cli"]
-
 
 @pytest.fixture(scope="module")
 def vpen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     flash = tmp_path_factory.mktemp("vpen") / "flash"
-    proc = subprocess.Popen([*CLI, "virtual-pen", "--dir", str(flash), "--fresh"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("virtual pen on /dev/pts/"), first
-    port = first.split()[3]
-    time.sleep(0.5)
-    yield port, flash
-    proc.terminate()
-    proc.wait(timeout=10)
+    with virtual_pen_on_a_pty(flash) as port:
+        yield port, flash
 
 
 def needlepen(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

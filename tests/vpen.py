@@ -9,11 +9,32 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tools import ROOT, bin_path
+
+CLI = [sys.executable, "-m", "host_tools.cli"]
+
+
+@contextmanager
+def virtual_pen_on_a_pty(flash: Path) -> Iterator[str]:
+    """`needlepen virtual-pen --fresh` on `flash`, as a user starts it: its port."""
+    proc = subprocess.Popen([*CLI, "virtual-pen", "--dir", str(flash), "--fresh"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("virtual pen on /dev/pts/"), first
+        time.sleep(0.5)
+        yield first.split()[3]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def make_flash(dst: Path, mpy: bool = False, board: str = "virtual") -> Path:
