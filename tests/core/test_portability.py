@@ -66,3 +66,15 @@ def test_battery_reading_below_its_offset_is_critical():
     b.tick(600)
     assert b.m[T.S_VBAT_MV] < 0
     assert b.m[T.S_FAULTS] & T.F_BATT_CRITICAL
+
+
+def test_a_corrupted_zone_cap_never_drives_the_needles_deeper():
+    # A garbage zone word makes the target INT_MIN: target - depth must not
+    # wrap on a 32-bit port (the fuzz saw the actuator drive deeper
+    # on ARM where CPython retracted).  tests/test_arm.py runs this on ARM.
+    b = Bench(level=2, depth_um=500)
+    b.tick(50)
+    b.m[T.C_ZONE_HI_UM] = -2147483647 - 1
+    b.tick(3)
+    assert b.m[T.O_ACT_DUTY] <= 0
+    assert b.m[T.S_WARN] & T.W_LIMITS_EMPTY

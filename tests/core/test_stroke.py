@@ -76,3 +76,22 @@ def test_stop_is_immediate():
     b.core.stop()
     b.tick()
     assert b.m[T.O_DUTY] == 0 and b.m[T.O_BRAKE] == 1
+
+
+def test_one_glitch_sample_moves_the_pi_a_bounded_amount():
+    # A 6 us tach period just after its edge: on 32-bit ARM KP * err and
+    # KI * err overflowed, raising the duty and winding the integral from
+    # 141 344 to 13 674 726 (issue 11, finding 1).  Now the error the PI sees
+    # is bounded: the same on every interpreter, and the integral moves by
+    # at most KI * 200 strokes/s.
+    b = Bench(level=3, depth_um=500)
+    b.run_at_level(800)
+    m = b.m
+    integ = m[T.S_INTEG]
+    duty = m[T.O_DUTY]
+    m[T.I_TACH_PERIOD_US] = 6
+    m[T.I_TACH_AGE_US] = 0
+    b.tick()
+    assert 0 <= m[T.O_DUTY] <= duty                 # a glitch reads as too fast: never more duty
+    assert abs(m[T.S_INTEG] - integ) <= (m[T.P_KI_Q12] * 20000 >> 4) + 1
+    assert m[T.S_RATE_CHZ] <= 100000
