@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from host_tools import boardfile
 
-HELP = """List the board definitions in boards/, or show one: pins, PWM, ADC
-scaling, speed levels, depth limits and cartridges.  --markdown writes the
-tables docs/boards.md is made of; --file writes the board.py a pen gets."""
+HELP = """List the board definitions in boards/, or show one: pins and their
+caveats, PWM, ADC scaling, speed levels, depth limits and cartridges.
+--markdown writes the tables docs/boards.md is made of; --file writes the
+board.py a pen gets."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--markdown", action="store_true", help="markdown for every board (docs/boards.md)")
     p.add_argument("--file", action="store_true", help="print the flattened board.py for NAME")
     p.set_defaults(run=run)
+
+
+def caveats(name: str) -> list[str]:
+    """The board file's CAVEATS: what its pins demand of the hardware (module,
+    pull resistors, strapping pins).  Kept beside BOARD, not in it: the pen's
+    board.py does not carry them."""
+    return list(getattr(importlib.import_module(f"boards.{name}"), "CAVEATS", []))
 
 
 def describe(name: str) -> str:
@@ -31,6 +40,9 @@ def describe(name: str) -> str:
         out += [f"| {k} | {v} |" for k, v in sorted(b["pins"].items(), key=lambda kv: kv[1])]
     else:
         out.append("No pins: the HAL is the simulated plant (sim/).")
+    notes = caveats(name)
+    if notes:
+        out += ["", "### Caveats", ""] + [f"- {n}" for n in notes]
     m, d = b["motor"], b["depth"]
     out += ["", f"Speed levels (strokes/s): {', '.join(map(str, m['speed_levels_sps']))}; "
                 f"tach {m['tach_pulses_per_rev']} pulse(s) per revolution.",

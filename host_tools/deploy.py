@@ -41,9 +41,11 @@ VERSION = "0.1.0"
 LOCK = "deploy.lock"
 MANIFEST = "manifest.json"
 
-# the device adapters (firmware/hal/) each port needs
+# the device adapters (firmware/hal/) each port needs; esp32: with micropython-lib's
+# SSD1306 driver, vendored into hal/ so that the boot's integrity check (which
+# refuses unlisted files in pen/, hal/, sim/) and the stale-file clean-up cover it
 _HAL_FILES = {"rp2": ("__init__.py", "chip.py", "rp2.py", "pio_tach.py"),
-              "esp32": ("__init__.py", "chip.py", "esp32.py")}
+              "esp32": ("__init__.py", "chip.py", "esp32.py", "ssd1306.py")}
 _NEVER = {"_cpython.py"}                 # CPython stand-ins
 # the simulated hardware the virtual pen runs (portable modules only)
 SIM_FILES = ("__init__.py", "plant.py", "hal.py", "virtual.py", "faults.py", "clock.py")

@@ -1,6 +1,10 @@
 # The simulated HAL: the same interface as the pen's adapters (pen.hal.HAL),
 # backed by sim.plant.  ADC readings are produced as raw counts through the
-# board's own scaling, so the core's conversions are exercised too.
+# board's own scaling, so the core's conversions are exercised too.  The
+# plant's tach edges (jitter, ringing, lost and spurious pulses) go through
+# the firmware's own decoder (pen.tach) the way the board's HAL feeds it:
+# "pio" (the default, as hal/rp2.py) or "irq" (hal.chip.IrqTach).
+from pen import tach as pen_tach
 from pen.hal import HAL
 from pen.tick import (
     I_CART_PRESENT,
@@ -8,9 +12,6 @@ from pen.tick import (
     I_CURRENT_RAW,
     I_DEPTH_A_RAW,
     I_DEPTH_B_RAW,
-    I_TACH_AGE_US,
-    I_TACH_COUNT,
-    I_TACH_PERIOD_US,
     I_TEMP_RAW,
     I_VBAT_RAW,
     O_ACT_DUTY,
@@ -25,6 +26,10 @@ from pen.tick import (
 def _scale(a: dict) -> tuple:
     """(counts per unit, offset) of one ADC channel of the board."""
     return 65536 / a["full_scale"], a["offset"]
+
+
+_MASK = 0x3FFFFFFF               # the pen's ticks_us wrap
+_FIFO = 4                        # the rp2 PIO's RX FIFO: words beyond it are dropped (push noblock)
 
 
 def _counts(value: float, scale: tuple) -> int:
@@ -45,6 +50,9 @@ class SimHAL(HAL):
         self._da = _scale(adc["depth_a"])
         self._db = _scale(adc.get("depth_b", adc["depth_a"]))
         self._slow = 0                   # battery and temperature: every 10th read
+        self.tach = pen_tach.for_board(board)
+        self._pio = board.get("tach_input", "pio") == "pio"
+        self._prev_edge = 0              # pio: the edge the PIO's next period starts at
         self.held = 0                    # buttons held (the scenario presses)
         self.view = None                 # last view shown
         self.watchdog_ms = 0
@@ -63,12 +71,31 @@ class SimHAL(HAL):
         p = self.plant
         now = self.clock.now_us
         p.advance(now)
-        pulses = p.pulses
-        last = pulses[-1]
-        m[I_TACH_COUNT] = p.pulse_count & 0x3FFFFFFF
-        m[I_TACH_PERIOD_US] = last - pulses[0] if p.pulse_count > p.ppr else 0
-        age = now - last if p.pulse_count else now
-        m[I_TACH_AGE_US] = 0 if age < 0 else age if age < 10000000 else 10000000
+        edges = p.edges
+        st = self.tach
+        if edges and edges[0] <= now:
+            n = len(edges)
+            i = 0
+            if self._pio:
+                # The PIO times each edge in 0.2 us counts; the HAL reads them
+                # >> 2 and converts as hal/rp2.py does; every word drained is
+                # an edge seen now.  Words beyond the FIFO's four are lost
+                # with their time (the next period starts at the lost edge).
+                prev = self._prev_edge
+                while i < n and edges[i] <= now:
+                    e = edges[i]
+                    if i < _FIFO:
+                        v = ((e - prev) * 5) >> 2
+                        pen_tach.period(st, v - v // 5, now & _MASK)
+                    prev = e
+                    i += 1
+                self._prev_edge = prev
+            else:
+                while i < n and edges[i] <= now:
+                    pen_tach.stamp(st, edges[i] & _MASK)
+                    i += 1
+            del edges[:i]
+        pen_tach.out(st, m, now & _MASK)
         cur, da, db = p.sense()
         k, o = self._cur
         c = int(cur * k) + o

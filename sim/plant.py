@@ -121,7 +121,16 @@ class Plant:
         self.act_range_um = kw.get("act_range_um", 3000.0)
         # sensors
         self.ppr = ppr
+        # tachometer edges: timing jitter (sigma, us) on every edge; ringing:
+        # with probability tach_ring an edge is followed by 1-3 more rising
+        # edges within tach_ring_us (a slow, noisy edge on a long lead; the
+        # default 1 % keeps the decoder's glitch merge at work in every run);
+        # spurious pulses (interference) somewhere in the next period with
+        # probability tach_extra per edge; lost pulses: tach_drop below.
         self.tach_sigma_us = kw.get("tach_sigma_us", 4.0)
+        self.tach_ring = kw.get("tach_ring", 0.01)
+        self.tach_ring_us = kw.get("tach_ring_us", 6.0)
+        self.tach_extra = kw.get("tach_extra", 0.0)
         self.current_sigma_ma = kw.get("current_sigma_ma", 8.0)
         self.depth_sigma_um = kw.get("depth_sigma_um", 3.0)
         self.noise = Noise(seed)
@@ -157,9 +166,10 @@ class Plant:
         self.extra_r_int = 0.0
         self.short_ohm = 0.0                   # a short across the motor terminals
         self.extra_heat_w = 0.0
-        # tach: times of recent pulses (us), newest last
         self.i_short = 0.0                     # through the short, A
-        self.pulses = [0] * (ppr + 1)
+        # tach: rising edges (us, in time order) the HAL has not taken yet,
+        # ringing and spurious ones included; true pulses counted
+        self.edges: list = []
         self.pulse_count = 0
         self._disc: dict = {}
         self._dt_us = 0
@@ -370,15 +380,27 @@ class Plant:
         if k1 == k0 or self.tach_dead:
             return
         span = th1 - th0
-        pulses = self.pulses
+        nz = self.noise
         for k in range(k0 + 1, k1 + 1):
-            if self.tach_drop > 0 and self.noise.uniform() < self.tach_drop:
+            if self.tach_drop > 0 and nz.uniform() < self.tach_drop:
                 continue
             frac = (k * step - th0) / span
-            t = t0_us + int(frac * dt_us + self.noise.normal() * self.tach_sigma_us)
-            pulses.pop(0)
-            pulses.append(t)
+            t = t0_us + int(frac * dt_us + nz.normal() * self.tach_sigma_us)
+            self._edge(t)
             self.pulse_count += 1
+            if self.tach_ring > 0 and nz.uniform() < self.tach_ring:
+                for _ in range(1 + int(nz.uniform() * 3)):
+                    self._edge(t + 1 + int(nz.uniform() * self.tach_ring_us))
+            if self.tach_extra > 0 and nz.uniform() < self.tach_extra and self.w > 1.0:
+                self._edge(t + int(nz.uniform() * step / self.w * 1e6))
+
+    def _edge(self, t: int) -> None:
+        # into the pending edges, keeping them in time order
+        edges = self.edges
+        i = len(edges)
+        while i > 0 and edges[i - 1] > t:
+            i -= 1
+        edges.insert(i, t)
 
     # ---- what sensors see ---------------------------------------------------
     def rate_sps(self) -> float:

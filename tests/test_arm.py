@@ -24,7 +24,7 @@ pytestmark = needs_kit
 # run a simulated plant on floats: minutes on the emulated chip, and no
 # 32-bit arithmetic of their own)
 CORE_MODULES = ("test_interlock", "test_limits", "test_stroke", "test_portability", "test_scheduler",
-                "test_alloc")
+                "test_alloc", "test_tach")
 FUZZ_CASES = int(os.environ.get("NEEDLEPEN_FUZZ_CASES", "10000"))
 FUZZ_SEED = 20261123
 

@@ -2,7 +2,7 @@
 class PCNT:
     INCREMENT = 1
 
-    def __init__(self, i, pin=None, rising=0):
+    def __init__(self, i, pin=None, rising=0, filter=0):
         self.n = 0
 
     def start(self):

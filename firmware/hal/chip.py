@@ -7,10 +7,10 @@ import machine
 from machine import PWM, WDT, Pin
 
 from pen import clock as pen_clock
+from pen import tach
 from pen import tick as T
 from pen.hal import B_DEPTH_DOWN, B_DEPTH_UP, B_POWER, B_SPEED_DOWN, B_SPEED_UP, HAL
 
-AGE_MAX = 10000000
 _BUTTONS = (("btn_power", B_POWER), ("btn_speed_up", B_SPEED_UP), ("btn_speed_down", B_SPEED_DOWN),
             ("btn_depth_up", B_DEPTH_UP), ("btn_depth_down", B_DEPTH_DOWN))
 MARKS = ("planned", "maintenance")    # reset kinds a boot mark can carry (index + 1 is stored)
@@ -18,45 +18,44 @@ MARKS = ("planned", "maintenance")    # reset kinds a boot mark can carry (index
 
 class IrqTach:
     """Tachometer timed by a hard pin interrupt: each rising edge's ticks_us
-    into a preallocated ring (the handler allocates nothing); read() gives
-    the tick the mean revolution time over the last REVS revolutions and the
-    pulse age.  Timestamps are taken when the handler runs: late by whatever
-    holds the interrupt off (on the rp2 pen, a tick in progress, up to
-    ~0.6 ms), hence the mean over two revolutions."""
+    into a preallocated ring (the handler allocates nothing); read() hands
+    the edges since the last read, in order, to the decoder (pen.tach),
+    which merges glitches (ringing, two edges in one tick) and gives the
+    tick its period, age and count.  Timestamps are taken when the handler
+    runs: late by whatever holds the interrupt off (on the rp2 pen, a tick
+    in progress, up to ~0.6 ms); the decoder's median of five absorbs a late
+    edge and the short span after it.  More than RING edges between two
+    reads (a chattering input): the oldest are lost and the first one kept
+    spans them."""
 
-    REVS = 2
+    RING = 16                                # a power of two (_edge masks with RING - 1)
 
-    def __init__(self, pin, ppr):
+    def __init__(self, pin, board):
         from array import array
-        self.ppr = ppr * self.REVS                  # edges spanned by the measurement
-        self.edges = array("i", [0] * (self.ppr + 1))    # newest at `head`
-        self.head = 0
-        self.n_edges = 0
-        self.count = 0
+        self.stamps = array("i", [0] * self.RING)
+        self.head = 0                        # edges written (wraps at 2**16: h + 1 stays a small int)
+        self.tail = 0                        # edges handed to the decoder
+        self.tach = tach.for_board(board)
         pin.irq(handler=self._edge, trigger=Pin.IRQ_RISING, hard=True)
 
     def _edge(self, pin):
-        h = self.head + 1
-        if h > self.ppr:
-            h = 0
+        h = self.head
         # (the stubs type ticks_us() as _TicksUs; it is a small int)
-        self.edges[h] = pen_clock.ticks_us()  # type: ignore[call-overload]
-        self.head = h
-        self.count = (self.count + 1) & 0x3FFFFFFF
-        if self.n_edges <= self.ppr:
-            self.n_edges += 1
+        self.stamps[h & (self.RING - 1)] = pen_clock.ticks_us()  # type: ignore[call-overload]
+        self.head = (h + 1) & 0xFFFF         # after the stamp: a reader never sees it half-written
 
     def read(self, m, now):
         h = self.head                        # the IRQ may move it: read once
-        last = self.edges[h]
-        if self.n_edges > self.ppr:
-            first = self.edges[h + 1 if h < self.ppr else 0]
-            m[T.I_TACH_PERIOD_US] = pen_clock.ticks_diff(last, first) // self.REVS
-        else:
-            m[T.I_TACH_PERIOD_US] = 0
-        age = pen_clock.ticks_diff(now, last) if self.n_edges else AGE_MAX
-        m[T.I_TACH_AGE_US] = age if 0 <= age < AGE_MAX else (0 if age < 0 else AGE_MAX)
-        m[T.I_TACH_COUNT] = self.count
+        t = self.tail
+        if (h - t) & 0xFFFF > self.RING:
+            t = (h - self.RING) & 0xFFFF
+        st = self.tach
+        stamps = self.stamps
+        while t != h:
+            tach.stamp(st, stamps[t & (self.RING - 1)])
+            t = (t + 1) & 0xFFFF
+        self.tail = t
+        tach.out(st, m, now)
 
 
 class MachineHAL(HAL):

@@ -3,10 +3,17 @@
 # The tick runs in a hard timer interrupt (ticker = True): the background
 # (UI, protocol, storage, garbage collection) can never delay it.
 #
-# Tachometer, board key "tach_input":
+# Tachometer, board key "tach_input"; either way the edges go through the
+# portable decoder pen.tach (glitch merge, plausibility, median of five):
 #   "pio" (default): a PIO state machine times each period between rising
 #       edges in hardware (0.2 us resolution, no interrupt latency, no GC);
-#       read() drains its FIFO.
+#       read() drains its FIFO into pen.tach.period().  Words are fetched
+#       with get(None, 2) (counts / 4, below 2**30): a raw count of 2**30
+#       or more (a period over 215 s, the first edge after a long rest)
+#       would be a big int, i.e. an allocation in the hard interrupt.  The
+#       program's "low" loop falls through after 2**32 counts (859 s with
+#       the input low) and pushes a 0: the decoder merges it as a glitch,
+#       and the rest before it restarts the history anyway.
 #   "irq": a hard pin interrupt timestamps each edge (hal.chip.IrqTach): for
 #       a board without a free PIO, and for the emulated RP2040, whose PIO
 #       does not run in step with simulated time.  Timestamps are late by up
@@ -23,13 +30,12 @@
 # SCRATCH0 (unused by pico-sdk and MicroPython) carries our boot mark; the
 # scratch registers survive every reset but a power-on.  The watchdog stops
 # when CTRL.ENABLE is cleared (pico-sdk's watchdog_disable does the same).
-from array import array
-
 import machine
 from machine import ADC, Pin
 
-from hal.chip import AGE_MAX, IrqTach, MachineHAL
+from hal.chip import IrqTach, MachineHAL
 from pen import clock as pen_clock
+from pen import tach
 from pen import tick as T
 
 _WATCHDOG = 0x40058000
@@ -66,22 +72,19 @@ class RP2HAL(MachineHAL):
         self.led_status = Pin(pins["led_status"], Pin.OUT, value=0)
         self.led_fault = Pin(pins["led_fault"], Pin.OUT, value=0)
         self._shown = -1
-        tach = Pin(pins["tach"], Pin.IN, Pin.PULL_UP)
+        tach_pin = Pin(pins["tach"], Pin.IN, Pin.PULL_UP)
         self.irq_tach = None
         self.sm = None
         if board.get("tach_input", "pio") == "irq":
-            self.irq_tach = IrqTach(tach, self.ppr)
+            self.irq_tach = IrqTach(tach_pin, board)
         else:
             import rp2
 
             from hal.pio_tach import PIO_FREQ, tach_period
-            self.sm = rp2.StateMachine(0, tach_period, freq=PIO_FREQ, in_base=tach, jmp_pin=tach)
+            self.tach = tach.for_board(board)        # the decoder's state (pen.tach)
+            self.sm = rp2.StateMachine(0, tach_period, freq=PIO_FREQ, in_base=tach_pin, jmp_pin=tach_pin)
             self.sm.active(1)
         self._tick_fn = self.off                     # until start_ticker()
-        self.periods = array("i", [0] * self.ppr)    # last ppr edge-to-edge periods, us
-        self.slot = 0
-        self.count = 0
-        self.last_edge = pen_clock.ticks_us()
 
     def read(self, m):
         now = pen_clock.ticks_us()
@@ -122,24 +125,16 @@ class RP2HAL(MachineHAL):
             self.off()
 
     def _read_pio(self, m, now):
+        # Every word the FIFO holds is one rising edge; its time is taken as
+        # now (the age is exact to a tick).  A word is 0.8 us (counts >> 2,
+        # 5 counts per us): p = v * 4 // 5, written so that it stays small.
         sm = self.sm
+        st = self.tach
         assert sm is not None
         while sm.rx_fifo():
-            counts = sm.get()
-            self.periods[self.slot] = counts // 5       # 5 counts per us
-            self.slot = (self.slot + 1) % self.ppr
-            self.count = (self.count + 1) & 0x3FFFFFFF
-            self.last_edge = now
-        if self.count > self.ppr:
-            rev = 0
-            for i in range(self.ppr):                   # (range loops do not allocate)
-                rev += self.periods[i]
-            m[T.I_TACH_PERIOD_US] = rev
-        else:
-            m[T.I_TACH_PERIOD_US] = 0
-        age = pen_clock.ticks_diff(now, self.last_edge)
-        m[T.I_TACH_AGE_US] = age if 0 <= age < AGE_MAX else AGE_MAX
-        m[T.I_TACH_COUNT] = self.count
+            v = sm.get(None, 2)
+            tach.period(st, v - v // 5, now)
+        tach.out(st, m, now)
 
     # ---- watchdog and boot marks (background only: these allocate) -----------
     def _watchdog_stop(self):
