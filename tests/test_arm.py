@@ -25,12 +25,19 @@ pytestmark = needs_kit
 # 32-bit arithmetic of their own)
 CORE_MODULES = ("test_interlock", "test_limits", "test_stroke", "test_portability", "test_scheduler",
                 "test_alloc", "test_tach")
+# ...and within them, the tests that run the simulated plant too (its float
+# physics takes minutes on the emulated chip and has no 32-bit arithmetic
+# of the firmware's; they run on CPython and the unix port)
+ON_THE_PLANT = ("test_holds_rate_when_needles_meet_skin", "test_tracks_every_level_on_the_plant",
+                "test_simulated_pen_runs_clean_through_heavy_ringing_and_jitter",
+                "test_simulated_spurious_pulses_harmless_when_rare_caught_when_many",
+                "test_wraparound_during_a_run_is_harmless")
 FUZZ_CASES = int(os.environ.get("NEEDLEPEN_FUZZ_CASES", "10000"))
 FUZZ_SEED = 20261123
 
 RUNNER = """
 import sys
-def run(names):
+def run(names, skip):
     passed = failed = 0
     for name in names:
         try:
@@ -42,7 +49,7 @@ def run(names):
             continue
         for attr in sorted(dir(mod)):
             fn = getattr(mod, attr)
-            if attr.startswith("test_") and callable(fn):
+            if attr.startswith("test_") and callable(fn) and attr not in skip:
                 try:
                     fn()
                     passed += 1
@@ -51,7 +58,7 @@ def run(names):
                     print("FAIL", name + "." + attr)
                     sys.print_exception(e)
     print("SUMMARY passed={} failed={}".format(passed, failed))
-run(%r)
+run(%r, %r)
 """
 
 
@@ -72,7 +79,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_core_tests_pass_on_32bit_arm(stage: Path) -> None:
-    out = run_code(stage, RUNNER % (list(CORE_MODULES),))
+    out = run_code(stage, RUNNER % (list(CORE_MODULES), ON_THE_PLANT))
     summary = [x for x in out.splitlines() if x.startswith("SUMMARY")]
     assert summary and summary[-1].endswith("failed=0"), out[-4000:]
     assert int(summary[-1].split("passed=")[1].split()[0]) >= 50
