@@ -105,6 +105,9 @@ class Scheduler:
 
     def __init__(self, clock, period_us, step, m, background=None, weight=20, trip=100, feed=None):
         self.clock = clock
+        self._now = clock.ticks_us        # bound once: tick() runs every period
+        self._diff = clock.ticks_diff
+        self._add = clock.ticks_add
         self.period = period_us
         self.step = step
         self.m = m
@@ -139,12 +142,11 @@ class Scheduler:
     def tick(self):
         """One period: the step, its timing, the faults timing implies, the
         watchdog.  Allocation-free: it may run in a hard interrupt."""
-        clock = self.clock
-        ticks_diff = clock.ticks_diff
+        ticks_diff = self._diff
         st = self.stats
         m = self.m
         period = self.period
-        start = clock.ticks_us()
+        start = self._now()
         deadline = self.deadline
         if deadline is None:                 # the first interrupt sets the schedule
             deadline = start
@@ -154,7 +156,7 @@ class Scheduler:
             # stall with interrupts off): not a period of ours.
             return
         self.step()
-        end = clock.ticks_us()
+        end = self._now()
         running = 1 if m[T.S_STATE] == T.ST_RUNNING else 0
         r = _account(st, late, ticks_diff(start, self._prev_start), ticks_diff(end, start), period, running)
         if r:
@@ -172,9 +174,9 @@ class Scheduler:
                 if behind >= period:             # skip the slots we lost
                     lost = behind // period
                     st[N_MISSED] += lost
-                    deadline = clock.ticks_add(deadline, lost * period)
+                    deadline = self._add(deadline, lost * period)
         self._prev_start = start
-        self.deadline = clock.ticks_add(deadline, period)
+        self.deadline = self._add(deadline, period)
         n = self._feed_left - 1
         if n <= 0:
             n = FEED_TICKS

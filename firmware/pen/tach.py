@@ -80,13 +80,14 @@ if (T.I_TACH_COUNT, T.I_TACH_PERIOD_US, T.I_TACH_AGE_US) != (_I_COUNT, _I_PERIOD
     raise ImportError("pen.tach: the tick's I_TACH_* layout changed")
 
 
-def new(ppr, min_us):
+def new(ppr, min_us, fast=False):
     """A decoder's state for `ppr` pulses per revolution whose spans are
-    never shorter than `min_us` (us).  Allocates: call at boot."""
-    from array import array
+    never shorter than `min_us` (us).  Allocates: call at boot.  fast=True:
+    a list on CPython, as pen.mem.words (the simulator's choice)."""
+    from pen.mem import words
     if not 1 <= ppr <= PPR_MAX:
         raise ValueError("tach: 1..64 pulses per revolution")
-    st = array("i", bytes(4 * (HEADER + ppr)))
+    st = words(HEADER + ppr, fast)
     st[_PPR] = ppr
     st[_MIN_US] = max(1, min(int(min_us), _STALE_US - 1))
     return st
@@ -100,9 +101,9 @@ def min_span_us(board):
     return int(1000000 // (2 * top * mot["tach_pulses_per_rev"]))
 
 
-def for_board(board):
+def for_board(board, fast=False):
     """new() for a board definition (pen.board checked)."""
-    return new(int(board["motor"]["tach_pulses_per_rev"]), min_span_us(board))
+    return new(int(board["motor"]["tach_pulses_per_rev"]), min_span_us(board), fast)
 
 
 @micropython.viper
