@@ -3,7 +3,10 @@
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 for p in (ROOT / "tests" / "core", ROOT / "firmware", ROOT):
@@ -16,3 +19,12 @@ import pen  # noqa: E402,F401
 # (the CLI subprocesses inherit it), never the developer's own.
 if "NEEDLEPEN_KEYS" not in os.environ or not os.environ.get("NEEDLEPEN_KEEP_KEYS"):
     os.environ["NEEDLEPEN_KEYS"] = tempfile.mkdtemp(prefix="needlepen-keys-")
+
+
+@pytest.fixture(scope="module")
+def vpen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A virtual pen on a pty for the module's end-to-end tests: (port, its flash)."""
+    from vpen import virtual_pen_on_a_pty
+    flash = tmp_path_factory.mktemp("vpen") / "flash"
+    with virtual_pen_on_a_pty(flash) as port:
+        yield port, flash

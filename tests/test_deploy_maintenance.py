@@ -9,16 +9,14 @@ a virtual pen."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import serial
-from vpen import CLI, virtual_pen_on_a_pty
+from vpen import needlepen
 
 from host_tools.deploy import _maintenance_boot, await_repl
 from host_tools.link import LinkError, PenLink
@@ -141,15 +139,6 @@ def test_a_pen_that_never_comes_back_is_reported(tmp_path: Path) -> None:
 
 # ---- end to end: a virtual pen ---------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def vpen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    flash = tmp_path_factory.mktemp("vpen") / "flash"
-    with virtual_pen_on_a_pty(flash) as port:
-        yield port, flash
-
-
-def needlepen(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def _events(port: str) -> list[dict[str, Any]]:

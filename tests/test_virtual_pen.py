@@ -8,27 +8,15 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vpen import CLI, virtual_pen_on_a_pty
+from vpen import needlepen
 
 from host_tools.deploy import DeployError, deploy, stage
 from host_tools.link import PenLink
 
 from tools import bin_path
-
-
-@pytest.fixture(scope="module")
-def vpen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    flash = tmp_path_factory.mktemp("vpen") / "flash"
-    with virtual_pen_on_a_pty(flash) as port:
-        yield port, flash
-
-
-def needlepen(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def test_1_deploy_with_mpremote(vpen: tuple[str, Path]) -> None:

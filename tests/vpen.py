@@ -21,6 +21,11 @@ from tools import ROOT, bin_path
 CLI = [sys.executable, "-m", "host_tools.cli"]
 
 
+def needlepen(*args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The command line tool, as a user runs it."""
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=timeout)
+
+
 @contextmanager
 def virtual_pen_on_a_pty(flash: Path) -> Iterator[str]:
     """`needlepen virtual-pen --fresh` on `flash`, as a user starts it: its port."""
