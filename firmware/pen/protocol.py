@@ -52,6 +52,7 @@ def _int(arg, what):
 
 
 class Protocol:
+    STREAMED = object()           # a handler's answer goes out through self.stream
     def __init__(self, app, write, settings=None, log=None):
         self.app = app
         self.core = app.core
@@ -218,26 +219,22 @@ class Protocol:
             raise ProtocolError("unavailable", "this pen keeps no log")
         events = self.log.read()
         events = events[-n:] if n > 0 else []
-        # Streamed: a few lines a beat as the output queue drains; input
-        # waits meanwhile, so answers stay in order.
-        self.stream = [json.dumps(e) for e in events] + [None]
-        self._stream_n = len(events)
+        # Streamed: a few lines a beat as the output queue drains, the answer
+        # last; input waits meanwhile, so answers stay in order.
+        self.stream = ["L " + json.dumps(e) for e in events] + ["OK log {}".format(len(events))]
         return self.STREAMED
-
-    STREAMED = object()
 
     def busy(self):
         """A streamed answer is still going out, or input waits behind one."""
         return self.stream is not None or len(self.inbuf) > 0
 
     def _pump_stream(self):
-        # As many lines as the output queue has room for; None ends the answer.
+        # As many lines as the output queue has room for.
         link = self.app.link
         room = link.room() if link is not None else 1 << 20
         s = self.stream
         while s and room > 200:
-            e = s.pop(0)
-            line = "OK log {}".format(self._stream_n) if e is None else "L " + e
+            line = s.pop(0)
             self.write(line)
             room -= len(line) + 1
         if not s:
