@@ -77,7 +77,6 @@ class MachineHAL(HAL):
         self.btn_bits = [bit for _, bit in _BUTTONS]
         self.ppr = board["motor"]["tach_pulses_per_rev"]
         self._out = [-1, -1, -1, 0]   # enable, brake, duty, actuator as last written
-        self._refresh_left = 0
         self._cart_left = 0
         self.wdt = None
         self.timer = None             # feeds the watchdog in maintenance, where it cannot stop
@@ -102,19 +101,9 @@ class MachineHAL(HAL):
         m[T.I_CART_TYPE] = ct
 
     def write(self, m):
-        # Only what changed: each machine call costs ~10 us on an RP2040;
-        # and everything every 10th tick, so that an output disturbed from
-        # outside is right again within 10 ms.  Off first, on last: the
-        # driver is disabled before the duty rises.
+        # Only what changed: each machine call costs ~10 us on an RP2040.
+        # Off first, on last: the driver is disabled before the duty rises.
         out = self._out
-        n = self._refresh_left - 1
-        if n <= 0:
-            n = 10
-            out[0] = -1
-            out[1] = -1
-            out[2] = -1
-            out[3] = 0x100000         # no actuator duty: rewritten
-        self._refresh_left = n
         e = m[T.O_ENABLE]
         if e == 0 and out[0] != 0:
             self.enable.value(0)
