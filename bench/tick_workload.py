@@ -43,7 +43,7 @@ def batches(m, n, with_sched):
             m[T.I_HEARTBEAT] = i
             tick(m)
             if with_sched:
-                _account(st, 3, 1000, 120, 1000)
+                _account(st, 3, 1000, 120, 1000, 1)
             i += 1
         t1 = now_us()
         out.append(((ticks_diff(t1, t0) if MPY else t1 - t0)) / BATCH)
