@@ -642,16 +642,7 @@ class Bench:
         progress("loop '{}': {} s instrumented + {} s plain, simulated ({})".format(
             label, seconds, plain_seconds, "tele on {} Hz + status every {} ms".format(tele_hz, status_every_ms)
             if host else "motor idle, host silent"))
-        self._healthy("before the loop", self._paced)
-        # Nothing queued for the flash: the idle pen writes nothing (a write
-        # runs with interrupts off; the kit's flash takes no time, a chip's
-        # sector erase ~45 ms, with the motor stopped only).
-        try:
-            app.save()
-        except Exception as e:
-            emit("info", what="save before loop", error=_err(e))
-        self._drain()
-        idle_pass_us = self._idle_pass_us()
+        idle_pass_us = self._before_loop("before the loop")
         link, proto = app.link, app.protocol
         polls = [0, 0]                      # status lines sent, next at (ms)
         if host and proto is not None:
@@ -687,6 +678,19 @@ class Bench:
              mem_free=gc.mem_free(), faults=self.m[self.T.S_FAULTS], state=self.m[self.T.S_STATE],
              dropped=link.dropped if link is not None else None,
              tele_skipped=getattr(proto, "tele_skipped", None), **out)
+
+    def _before_loop(self, what):
+        """A healthy pen, nothing queued for the flash (the idle pen writes
+        nothing: a write runs with interrupts off; the kit's flash takes no
+        time, a chip's sector erase ~45 ms, with the motor stopped only), the
+        serial output drained; returns the cost of an idle background pass."""
+        self._healthy(what, self._paced)
+        try:
+            self.app.save()
+        except Exception as e:
+            emit("info", what="save before loop", error=_err(e))
+        self._drain()
+        return self._idle_pass_us()
 
     def _idle_pass_us(self):
         # The cost of one idle pass of _run's loop (no tick seen), with no
@@ -831,13 +835,7 @@ class Bench:
         if getattr(self.hal, "irq_tach", None) is None:
             emit("info", what="loop 'running'", error="the HAL has no interrupt tachometer (board tach_input)")
             return
-        self._healthy("before the running loop", self._paced)
-        try:
-            app.save()
-        except Exception as e:
-            emit("info", what="save before loop", error=_err(e))
-        self._drain()
-        idle_pass_us = self._idle_pass_us()
+        idle_pass_us = self._before_loop("before the running loop")
         cur_ofs = m[T.P_CUR_OFS]
         m[T.P_CUR_OFS] = -((PLANT_MA << 16) // m[T.P_CUR_Q16])
         out = None
