@@ -25,6 +25,7 @@ import sys
 import termios
 import time
 import tty
+from pathlib import Path
 
 HARD_RESET_RC = 121        # exit code of host_tools/vpen_lib/machine.py reset()
 RESET_MARK = b"\x1b[vpen-reset]"   # ...and what it prints first (a script's SystemExit goes to the -i REPL)
@@ -175,6 +176,9 @@ class Supervisor:
 
     # --- host -> device ------------------------------------------------------
     def _from_host(self, data):
+        if self.reset_at:
+            self._log("resetting: dropped %r" % data[:40])
+            return              # a chip in reset receives nothing
         if self.held is not None:
             self.held += data
             return
@@ -288,7 +292,9 @@ class Supervisor:
                         # REPL's end of output); a script under -i would fall
                         # into the REPL instead: its output stops at the mark.
                         data = data[:mark] + (data[mark + len(RESET_MARK):] if self.raw_mode else b"")
-                        self.reset_at = time.monotonic() + 0.5
+                        # A script's reset is at once (else its -i REPL would
+                        # take the host's next lines as Python).
+                        self.reset_at = time.monotonic() + (0.5 if self.raw_mode else 0.0)
                     self._track_output(data)
                     self._to_host(data)
                 if self.to_host and self.connected:
@@ -335,17 +341,54 @@ class Supervisor:
 BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vpen_boot.py")
 
 
+class FlashInUse(Exception):
+    """The filesystem is not one this virtual pen may use."""
+
+
+def claim_flash(flash: str) -> int:
+    """Hold `flash` for this virtual pen (an flock on the directory, released
+    when the process ends): a second virtual pen on it would share its files
+    and write over them.  Returns the descriptor to keep open."""
+    os.makedirs(flash, exist_ok=True)
+    fd = os.open(flash, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise FlashInUse(f"another virtual pen runs on {flash}: stop it, or give this one its own --dir") from None
+    return fd
+
+
+PEN_FILES = ("pen.id", "main.py", "manifest.json", "deploy.lock")
+
+
+def wipe_flash(root: Path) -> None:
+    """Factory fresh: nothing of the old pen survives (key, log, settings,
+    latched faults, limits).  Only a directory that is a pen's filesystem."""
+    import shutil
+    entries = list(root.iterdir())
+    if entries and not any((root / f).exists() for f in PEN_FILES):
+        raise FlashInUse(f"{root} is not empty and is not a virtual pen's filesystem: "
+                         "give --fresh an empty or new --dir")
+    for e in entries:
+        if e.is_dir() and not e.is_symlink():
+            shutil.rmtree(e)
+        else:
+            e.unlink()
+
+
 def prepare_flash(flash: str, board: str = "virtual", fresh: bool = False) -> bool:
     """A pen's filesystem as it leaves the factory: the firmware deployed
     (source files and manifest).  Keeps an existing one unless fresh=True.
     Returns True if it wrote the files."""
-    from pathlib import Path
 
     from host_tools.deploy import MANIFEST, manifest, stage
     root = Path(flash)
     root.mkdir(parents=True, exist_ok=True)
     if (root / "main.py").exists() and not fresh:
         return False
+    if fresh:
+        wipe_flash(root)
     files = stage(board)
     for dest, data in files.items():
         p = root / dest

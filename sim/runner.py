@@ -220,7 +220,10 @@ class Session:
 
     def _plan_fault(self, t: int, a: dict[str, Any]) -> None:
         kind = fault_catalogue.KINDS[a["kind"]]
-        value = a.get("value", kind.default)
+        try:
+            value = kind.check(a.get("value"))
+        except ValueError as e:
+            raise ValueError(f"fault {a['kind']}: {e}") from None
 
         def inject() -> None:
             kind.inject(self.pen, value)

@@ -1,10 +1,11 @@
-# The virtual pen's hardware: the plant on a real-time clock, behind the
+# The virtual pen's hardware: the plant on a paced virtual clock, behind the
 # simulated HAL, for firmware running in the MicroPython unix port (and on
 # CPython).  Adds "sim ..." commands to the serial protocol so that a host
 # can press buttons, touch skin and inject faults over the same link.
 import time
 
 from pen.hal import B_DEPTH_DOWN, B_DEPTH_UP, B_POWER, B_SPEED_DOWN, B_SPEED_UP
+from sim.clock import VirtualClock
 from sim.hal import SimHAL
 from sim.plant import TISSUES, Plant
 
@@ -12,31 +13,59 @@ BUTTONS = {"power": B_POWER, "speed_up": B_SPEED_UP, "speed_down": B_SPEED_DOWN,
            "depth_up": B_DEPTH_UP, "depth_down": B_DEPTH_DOWN}
 
 SIM_HELP = ("sim press <button> [ms] | sim hold <button> | sim release | sim skin <tissue> | "
-            "sim cartridge <type>|none | sim fault <kind> [value] | sim heal <kind> | sim plant")
+            "sim cartridge <type>|none | sim fault <kind> [value] | sim heal <kind> | sim plant | sim crash")
 
 
-class RealtimeClock:
-    """Wall-clock ticks for the scheduler; waits sleep instead of spinning
-    (a virtual pen should not eat a core).  now_us is unbounded, for the plant."""
+class SimulatedCrash(Exception):
+    """`sim crash`: the firmware dies of an unexpected error in its loop."""
+
+
+class PacedClock(VirtualClock):
+    """The virtual pen's clock: virtual time, as in the simulator (waits jump
+    to the deadline; the step takes exec_us, 0 unless a fault injects it), so
+    its control timing and timing faults come from the model, never from how
+    busy the host is.  Paced to the wall clock for the people watching: it
+    sleeps while virtual time is ahead.  A host that falls behind only slows
+    the pen down: debt beyond SLIP_US is forgotten (counted in `slips`)."""
+
+    SLIP_US = 20000
+    NAP_US = 2000                        # sleep in naps of at least this (fewer syscalls)
 
     def __init__(self):
-        self.ticks_diff = time.ticks_diff
-        self.ticks_add = time.ticks_add
-        self._last = time.ticks_us()
-        self.now_us = 0
-        self.exec_us = 0                 # SimHAL adds this; real time needs none
-        self.wake_jitter_us = 0
-
-    def ticks_us(self):
-        t = time.ticks_us()
-        self.now_us += time.ticks_diff(t, self._last)
-        self._last = t
-        return t
+        VirtualClock.__init__(self)
+        self._wall = time.ticks_us()
+        self._virt = 0
+        self.lead_us = 0                 # virtual time ahead of the wall clock
+        self.slips = 0
 
     def wait_until(self, deadline, max_us):
-        d = time.ticks_diff(deadline, self.ticks_us())
-        if 0 < d <= max_us:
-            time.sleep_us(d)
+        VirtualClock.wait_until(self, deadline, max_us)
+        w = time.ticks_us()
+        wall = time.ticks_diff(w, self._wall)
+        if wall < 0:                     # the host stood still for half the ticks period
+            wall = self.SLIP_US << 1
+        lead = self.lead_us + (self.now_us - self._virt) - wall
+        self._wall = w
+        self._virt = self.now_us
+        if lead < -self.SLIP_US:
+            lead = -self.SLIP_US
+            self.slips += 1
+        elif lead >= self.NAP_US:
+            time.sleep_us(lead)          # the next wait counts the nap as wall time
+        self.lead_us = lead
+
+
+# The chip's watchdog, outside the firmware: armed by the HAL, stopped by
+# maintenance() (Ctrl-C, as hal/rp2.py stops the RP2040's).  vpen_boot.py
+# reads it when main.py ends: an armed watchdog resets the pen then.
+WATCHDOG = [0]                           # timeout ms, 0: not running
+
+
+def watchdog_reset():
+    """What the chip's watchdog does when it fires: a reset it will report."""
+    import machine
+    mark_reset("watchdog")
+    machine.reset()
 
 
 def mark_reset(kind):
@@ -49,7 +78,7 @@ class VirtualHAL(SimHAL):
     name = "virtual"
 
     def __init__(self, board, seed=1):
-        clock = RealtimeClock()
+        clock = PacedClock()
         plant = Plant(seed=seed, ppr=board["motor"]["tach_pulses_per_rev"])
         plant.precompute()
         SimHAL.__init__(self, plant, board, clock)
@@ -67,6 +96,23 @@ class VirtualHAL(SimHAL):
 
     def maintenance(self):
         self.off()
+        self.watchdog_ms = WATCHDOG[0] = 0
+
+    def start_watchdog(self, timeout_ms):
+        SimHAL.start_watchdog(self, timeout_ms)
+        WATCHDOG[0] = timeout_ms
+
+    crash = False
+
+    def read(self, m):
+        if self.crash:
+            self.crash = False
+            raise SimulatedCrash("sim crash: the firmware's loop died")
+        SimHAL.read(self, m)
+        if self.watchdog_expired():      # not fed: the tick or the background hangs
+            self.off()
+            print("needlepen: watchdog reset (not fed for {} ms)".format(self.watchdog_ms))
+            watchdog_reset()
 
     MARK = "boot.mark"
 
@@ -104,7 +150,11 @@ class VirtualHAL(SimHAL):
                 raise ValueError("buttons: " + ", ".join(BUTTONS))
             self.held |= BUTTONS[rest[0]]
             if what == "press":
-                ms = int(rest[1]) if len(rest) > 1 and rest[1].isdigit() else 100
+                ms = 100
+                if len(rest) > 1:
+                    if not rest[1].isdigit() or not 1 <= int(rest[1]) <= 60000:
+                        raise ValueError("sim press <button> [ms]: ms is a whole number from 1 to 60000")
+                    ms = int(rest[1])
                 self._release_at = self.clock.now_us + ms * 1000
             return "{} {}".format(what, rest[0])
         if what == "release":
@@ -131,9 +181,15 @@ class VirtualHAL(SimHAL):
             if what == "heal":
                 kind.heal(self)
             else:
-                value = float(rest[1]) if len(rest) > 1 else kind.default
+                try:
+                    value = kind.check(rest[1] if len(rest) > 1 else None)
+                except ValueError as e:
+                    raise ValueError("sim fault {}: {}".format(rest[0], e)) from None
                 kind.inject(self, value)
             return "{} {}".format(what, rest[0])
+        if what == "crash":
+            self.crash = True            # raised in the next tick, outside this command
+            return "crash"
         if what == "plant":
             p = self.plant
             return "rate {:.1f}/s current {:.0f} mA depth {:.0f} um battery {:.2f} V temp {:.1f} C".format(

@@ -188,7 +188,6 @@ class Scheduler:
         """Loop mode: run `ticks` periods (0: forever).  Returns the number run."""
         wait_until = self.clock.wait_until
         tick = self.tick
-        background = self.background
         period = self.period
         if self.deadline is None:
             self.start()
@@ -196,6 +195,7 @@ class Scheduler:
         while ticks == 0 or n < ticks:
             wait_until(self.deadline, period)
             tick()
+            background = self.background     # read each time: a test may hang it
             if background is not None:
                 background(self.deadline)
             n += 1

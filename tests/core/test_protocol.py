@@ -149,3 +149,12 @@ def test_random_bytes_never_move_the_motor():
     assert all(x.startswith(("OK", "ERR", "T ", "L ")) for x in p.link.lines)
     # a host resynchronises with a newline (ending whatever junk is pending)
     assert ask(p, "\nstatus")[-1].startswith("OK ")
+
+
+def test_blank_lines_are_ignored_as_documented():
+    # docs/protocol.md: blank lines (empty, or only spaces and tabs) get no
+    # answer; every line with a word in it gets exactly one.
+    p = linked_pen()
+    assert ask(p, b"\n   \n\t \r\n") == []
+    assert ask(p, b" \t status \n")[0].startswith("OK {")
+    assert ask(p, b"  \nspeed 3\n\t\n") == ["OK speed 3 (120 strokes/s)"]
