@@ -396,8 +396,13 @@ def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
 # ---- virtual pen -------------------------------------------------------------------------
 
 def run_virtual_pen(args: argparse.Namespace) -> int:
-    from host_tools.virtualpen import BOOT, Supervisor, micropython_bin, prepare_flash
-    fresh = prepare_flash(args.dir, fresh=args.fresh)
+    from host_tools.virtualpen import BOOT, FlashInUse, Supervisor, claim_flash, micropython_bin, prepare_flash
+    try:
+        _held = claim_flash(args.dir)      # the lock lasts as long as this process
+        fresh = prepare_flash(args.dir, fresh=args.fresh)
+    except FlashInUse as e:
+        print(f"needlepen virtual-pen: {e}", file=sys.stderr)
+        return 2
     flash = os.path.abspath(args.dir)
     sup = Supervisor([micropython_bin(), "-i", BOOT], flash, args.link, log=sys.stderr if args.verbose else None)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
