@@ -28,3 +28,19 @@ def vpen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     flash = tmp_path_factory.mktemp("vpen") / "flash"
     with virtual_pen_on_a_pty(flash) as port:
         yield port, flash
+
+
+@pytest.fixture(scope="module")
+def busy_host() -> Iterator[int]:
+    """The host deliberately loaded, as on a laptop doing other work: one
+    busy process per core for the module's tests.  Tests on the virtual pen
+    must pass under it (its time is simulated; a late host only slows it)."""
+    import subprocess
+    n = os.cpu_count() or 2
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield n
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

@@ -18,6 +18,10 @@ from host_tools.link import PenLink
 
 from tools import bin_path
 
+# The end-to-end suite runs with the host loaded (issue 12): a busy process
+# per core all through it.
+pytestmark = pytest.mark.usefixtures("busy_host")
+
 
 def test_1_deploy_with_mpremote(vpen: tuple[str, Path]) -> None:
     port, flash = vpen
