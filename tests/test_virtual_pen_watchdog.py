@@ -10,25 +10,12 @@ import time
 from pathlib import Path
 
 import serial
+from vpen import status_when_up
 
 from host_tools.link import PenLink
 from sim.faults import KINDS
 
 VALUES = (None, "nan", "inf", "-inf", "-1", "0", "0.5", "1500", "1e300", "abc")
-
-
-def _status_after_reboot(port: str, timeout: float = 30) -> dict:
-    """The pen's status once it answers again (after a reset)."""
-    end = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < end:
-        try:
-            with PenLink(port, timeout=2, restart=False) as link:
-                return link.must("status").json()
-        except Exception as e:          # rebooting: no answer yet
-            last = e
-            time.sleep(0.3)
-    raise AssertionError(f"no status within {timeout} s: {last}")
 
 
 def test_no_lever_value_crashes_the_virtual_pen(vpen: tuple[str, Path]) -> None:
@@ -64,7 +51,7 @@ def test_a_crash_resets_into_a_safe_boot_not_a_repl(vpen: tuple[str, Path]) -> N
         time.sleep(1.5)
         seen = s.read(65536)
     assert b"PYTHON" not in seen and b">>>" not in seen, seen
-    st = _status_after_reboot(port)
+    st = status_when_up(port)
     assert {"watchdog", "internal"} <= set(st["faults"]) and st["state"] == "fault" and st["duty"] == 0
     with PenLink(port) as link:
         assert not link.command("start").ok          # latched until cleared deliberately
@@ -76,7 +63,7 @@ def test_a_hung_background_is_reset_by_the_watchdog(vpen: tuple[str, Path]) -> N
     with PenLink(port, timeout=5) as link:
         assert link.must("sim fault hang").ok
     time.sleep(1.0)
-    st = _status_after_reboot(port)
+    st = status_when_up(port)
     assert "watchdog" in st["faults"] and st["state"] == "fault" and st["duty"] == 0
     with PenLink(port) as link:
         assert link.must("clear").ok

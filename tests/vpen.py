@@ -42,6 +42,21 @@ def virtual_pen_on_a_pty(flash: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+def status_when_up(port: str, timeout: float = 30) -> dict:
+    """The pen's status as soon as it answers (after a reset it reboots)."""
+    from host_tools.link import PenLink
+    end = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < end:
+        try:
+            with PenLink(port, timeout=2, restart=False) as link:
+                return link.must("status").json()
+        except Exception as e:          # rebooting: no answer yet
+            last = e
+            time.sleep(0.3)
+    raise AssertionError(f"no status within {timeout} s: {last}")
+
+
 def make_flash(dst: Path, mpy: bool = False, board: str = "virtual") -> Path:
     """A pen's filesystem: main.py, board.py, and (mpy=True) the firmware and
     simulator compiled to .mpy for the host, so nothing is compiled at boot."""

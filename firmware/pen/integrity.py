@@ -10,6 +10,7 @@ from binascii import hexlify
 from hashlib import sha256
 
 MANIFEST = "manifest.json"
+FIRMWARE_DIRS = ("pen", "sim", "hal")
 
 
 def file_hash(path):
@@ -60,7 +61,7 @@ def check_manifest(path=MANIFEST, required=True):
             return "missing file " + name
         if got != want:
             return "changed file " + name
-    for d in ("pen", "sim", "hal"):
+    for d in FIRMWARE_DIRS:
         try:
             names = os.listdir(d)
         except OSError:
@@ -69,3 +70,22 @@ def check_manifest(path=MANIFEST, required=True):
             if d + "/" + n not in files:
                 return "unexpected file {}/{}".format(d, n)
     return None
+
+
+def remove_firmware():
+    """Delete the firmware's folders (pen/, hal/, sim/), keeping the pen's
+    data (settings, log, key, id).  For copying firmware by hand with
+    mpremote in maintenance mode (README): stale files would otherwise be
+    refused at boot as unexpected.  The pen does not boot again until the
+    new firmware is copied."""
+    gone = []
+    for d in FIRMWARE_DIRS:
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for n in names:
+            os.remove(d + "/" + n)
+        os.rmdir(d)
+        gone.append(d)
+    print("removed " + (", ".join(gone) or "nothing") + " (the pen's data kept)")
