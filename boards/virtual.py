@@ -10,7 +10,4 @@ BOARD = pen_board(
     pins={},
     ui={"kind": "leds"},
     adc=ADC_3V3,
-    # A process on a desktop OS loses the CPU for milliseconds at a time; the
-    # simulator (virtual time) and the fault campaign keep the pens' 5.
-    overrun_trip=20,
 )

@@ -10,9 +10,6 @@ from sim.plant import Plant
 class SimPen:
     def __init__(self, board: dict = VIRTUAL, seed: int = 1, tick_origin: int = 0,
                  plant_kw: dict | None = None, **core_kw) -> None:
-        # On virtual time nothing takes the CPU away (the real-time virtual
-        # pen on a desktop OS is more tolerant): the pens' own overrun trip.
-        board = dict(board, overrun_trip=5)
         self.board = board
         self.clock = VirtualClock(tick_origin=tick_origin)
         self.plant = Plant(seed=seed, ppr=board["motor"]["tach_pulses_per_rev"], **(plant_kw or {}))
