@@ -273,12 +273,15 @@ class Protocol:
         if key != "auto_off_s":
             raise ProtocolError("bad_argument", "settable: auto_off_s (use speed/depth/zone for the rest)")
         value = _int(raw, key)
+        if self.core.running():          # it is on flash before its OK: motor stopped
+            raise ProtocolError("refused", "stop the motor first (settings are written with the motor stopped)")
         try:
             self.settings.set(key, value)
         except ValueError as e:
             raise ProtocolError("out_of_range", str(e))
         if key == "auto_off_s" and self.app.ui is not None:
             self.app.ui.auto_off_ms = value * 1000
+        self._keep()
         return "{} {}".format(key, value)
 
     def cmd_service(self, args):

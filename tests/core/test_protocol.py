@@ -158,3 +158,25 @@ def test_blank_lines_are_ignored_as_documented():
     assert ask(p, b"\n   \n\t \r\n") == []
     assert ask(p, b" \t status \n")[0].startswith("OK {")
     assert ask(p, b"  \nspeed 3\n\t\n") == ["OK speed 3 (120 strokes/s)"]
+
+
+def test_a_setting_is_on_flash_before_its_ok():
+    from rigs import FakeFS
+    fs = FakeFS()
+    p = linked_pen(fs=fs)
+    answers_at_write = []
+    write = fs.write
+
+    def noting_write(path, data):
+        answers_at_write.append(len(p.link.lines))
+        write(path, data)
+
+    fs.write = noting_write
+    n = len(p.link.lines)
+    assert ask(p, "set auto_off_s 120") == ["OK auto_off_s 120"]
+    assert answers_at_write and answers_at_write[0] == n      # written before the OK went out
+    assert b'"auto_off_s": 120' in fs.files["settings.rec"]
+    assert ask(p, "start") == ["OK start"]
+    (ans,) = ask(p, "set auto_off_s 200")
+    assert ans.startswith("ERR refused stop the motor first")
+    assert b'"auto_off_s": 120' in fs.files["settings.rec"]
