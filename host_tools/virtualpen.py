@@ -27,6 +27,8 @@ import time
 import tty
 from pathlib import Path
 
+from host_tools import paths
+
 HARD_RESET_RC = 121        # exit code of host_tools/vpen_lib/machine.py reset()
 RESET_MARK = b"\x1b[vpen-reset]"   # ...and what it prints first (a script's SystemExit goes to the -i REPL)
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -338,7 +340,7 @@ class Supervisor:
             os.unlink(self.link)
 
 
-BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vpen_boot.py")
+BOOT = str(paths.vpen_boot())    # vpen_lib/ beside it (package data of host_tools)
 
 
 class FlashInUse(Exception):
