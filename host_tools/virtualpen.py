@@ -294,9 +294,10 @@ class Supervisor:
                         # REPL's end of output); a script under -i would fall
                         # into the REPL instead: its output stops at the mark.
                         data = data[:mark] + (data[mark + len(RESET_MARK):] if self.raw_mode else b"")
-                        # A script's reset is at once (else its -i REPL would
-                        # take the host's next lines as Python).
-                        self.reset_at = time.monotonic() + (0.5 if self.raw_mode else 0.0)
+                        # Like a board's USB going away for a moment; what
+                        # the host sends meanwhile is dropped (_from_host), so
+                        # the -i REPL never takes it as Python.
+                        self.reset_at = time.monotonic() + 0.5
                     self._track_output(data)
                     self._to_host(data)
                 if self.to_host and self.connected:
