@@ -147,16 +147,16 @@ def test_default_scenario_first_minutes() -> None:
 # ---- malformed scenarios ---------------------------------------------------------
 
 BAD = [
-    ("[[event]]\nat = 1\ndo = \"jump\"\n", ":1: event 1: 'do' must be one of"),
-    ("[pen]\nlevel = 2\n\n[[event]]\nat = 1\ndo = \"press\"\n", ":4: event 1: 'press' needs 'button'"),
-    ("[[event]]\nat = 1\ndo = \"press\"\nbutton = \"reset\"\n", "unknown button 'reset'"),
-    ("[[event]]\nat = \"1:x\"\ndo = \"start\"\n", "bad time '1:x'"),
+    ("[[event]]\nat = 1\ndo = \"jump\"\n", ":3: event 1: 'do' must be one of"),
+    ("[pen]\nlevel = 2\n\n[[event]]\nat = 1\ndo = \"press\"\n", ":4: event 1 (press): 'press' needs 'button'"),
+    ("[[event]]\nat = 1\ndo = \"press\"\nbutton = \"reset\"\n", ':4: event 1 (press) button = "reset": unknown button'),
+    ("[[event]]\nat = \"1:x\"\ndo = \"start\"\n", ':2: event 1 (start) at = "1:x": bad time'),
     ("[[event]]\nat = 1\nafter = 2\ndo = \"start\"\n", "exactly one of 'at'"),
-    ("[[event]]\nat = 1\ndo = \"skin\"\ntissue = \"wood\"\n", "unknown tissue 'wood'"),
-    ("[[event]]\nat = 1\ndo = \"fault\"\nkind = \"gremlin\"\n", "unknown fault 'gremlin'"),
-    ("[[event]]\nat = 1\ndo = \"start\"\nlevel = 3\n", "'start' does not take 'level'"),
-    ("[pen]\nzone = \"elbow\"\n", "[pen] unknown zone 'elbow'"),
-    ("[expect]\nfaults = [\"gremlins\"]\n", "[expect] unknown fault 'gremlins'"),
+    ("[[event]]\nat = 1\ndo = \"skin\"\ntissue = \"wood\"\n", 'tissue = "wood": unknown tissue'),
+    ("[[event]]\nat = 1\ndo = \"fault\"\nkind = \"gremlin\"\n", 'kind = "gremlin": unknown fault'),
+    ("[[event]]\nat = 1\ndo = \"start\"\nlevel = 3\n", ":4: event 1 (start): 'start' does not take 'level'"),
+    ("[pen]\nzone = \"elbow\"\n", ':2: [pen] zone = "elbow": unknown zone'),
+    ("[expect]\nfaults = [\"gremlins\"]\n", ':2: [expect] faults = ["gremlins"]: unknown fault "gremlins"'),
     ("[penn]\nlevel = 1\n", ":1: unknown section [penn]"),
     ("[[event]\nat = 1\n", "not valid TOML"),
 ]
@@ -205,4 +205,4 @@ def test_cli_lists_scenarios_and_reports_bad_ones(tmp_path: Path) -> None:
     bad.write_text("[[event]]\nat = 1\ndo = \"jump\"\n")
     r = cli("sim", str(bad))
     assert r.returncode == 2
-    assert f"{bad}:1:" in r.stderr and "'do' must be one of" in r.stderr
+    assert f"{bad}:3:" in r.stderr and "'do' must be one of" in r.stderr
