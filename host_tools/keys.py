@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -33,3 +34,27 @@ def create(pen_id: str) -> bytes:
     p.write_text(key.hex() + "\n")
     os.chmod(p, 0o600)
     return key
+
+
+class UnlockError(Exception):
+    """The pen's service functions stay locked; the message says what to do."""
+
+
+def service_unlock(ask: Callable[[str], str], pen_id: str) -> str:
+    """Open the pen's service functions (challenge-response with this
+    workstation's key for it).  `ask` sends one protocol line and returns the
+    pen's answer line ("OK ..." / "ERR ...").  Returns the unlock's answer."""
+    from pen.service import hmac_sha256
+    key = get(pen_id)
+    if key is None:
+        raise UnlockError(f"no key for pen {pen_id} in {key_dir()} (it was provisioned by another workstation, "
+                          "or never deployed); a pen in maintenance mode (speed-down held at power-on) "
+                          "takes a deploy without it")
+    a = ask("service challenge")
+    if not a.startswith("OK challenge "):
+        raise UnlockError(f"pen {pen_id} gave no challenge: {a or 'no answer'}")
+    a = ask("service unlock " + hmac_sha256(key, ("unlock:" + a.split()[-1]).encode()))
+    if not a.startswith("OK"):
+        raise UnlockError(f"pen {pen_id} refused this workstation's key ({a or 'no answer'}): "
+                          f"is {path_for(pen_id)} this pen's key?")
+    return a[3:]

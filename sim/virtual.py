@@ -61,6 +61,23 @@ class PacedClock(VirtualClock):
 WATCHDOG = [0]                           # timeout ms, 0: not running
 
 
+_ISIG = 1                                # Linux termios.h (MicroPython's termios lacks the name)
+
+
+def _console_signals(on):
+    """Ctrl-C on the virtual pen's pty: a signal (KeyboardInterrupt) or data."""
+    try:
+        import termios
+    except ImportError:                  # CPython tests without a tty
+        return
+    try:
+        a = termios.tcgetattr(0)
+        a[3] = (a[3] | _ISIG) if on else (a[3] & ~_ISIG)
+        termios.tcsetattr(0, termios.TCSANOW, a)
+    except Exception:
+        pass                             # stdin is no tty (tests): nothing to lock
+
+
 def watchdog_reset():
     """What the chip's watchdog does when it fires: a reset it will report."""
     import machine
@@ -97,6 +114,19 @@ class VirtualHAL(SimHAL):
     def maintenance(self):
         self.off()
         self.watchdog_ms = WATCHDOG[0] = 0
+        _console_signals(True)
+
+    def lock_console(self):
+        # The unix port's kbd_intr(-1) would leave SIGINT to kill the process:
+        # instead the pty stops making 0x03 a signal (it reaches the protocol).
+        _console_signals(False)
+
+    def halt(self):
+        self.off()
+        if WATCHDOG[0]:
+            return                       # vpen_boot.py: the watchdog resets the pen
+        while True:                      # no watchdog yet: halted until restarted
+            time.sleep(1)
 
     def start_watchdog(self, timeout_ms):
         SimHAL.start_watchdog(self, timeout_ms)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from vpen import needlepen
+from vpen import needlepen, status_when_up
 
 from host_tools.deploy import DeployError, deploy, stage
 from host_tools.link import PenLink
@@ -91,10 +91,20 @@ def test_4_fault_stops_the_motor_and_reaches_the_log(vpen: tuple[str, Path]) -> 
 
 def test_5_plain_mpremote_and_back(vpen: tuple[str, Path]) -> None:
     port, _ = vpen
+    # A running pen's console is locked (issue 13): mpremote's Ctrl-C and
+    # raw-REPL bytes reach no REPL, and the pen runs on.
+    r = subprocess.run([bin_path("mpremote"), "connect", port, "resume", "exec", "print(6 * 7)"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "42" not in r.stdout, r.stdout + r.stderr
+    s = json.loads(needlepen("status", "--port", port, "--json").stdout)
+    assert s["state"] == "idle" and s["duty"] == 0 and s["t_ms"] > 0
+    # the maintenance boot (with this workstation's key) opens it
+    r = needlepen("maintenance", "--port", port)
+    assert r.returncode == 0, r.stdout + r.stderr
     r = subprocess.run([bin_path("mpremote"), "connect", port, "resume", "exec", "print(6 * 7)"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "42", r.stdout + r.stderr
-    # the firmware was interrupted (motor off, REPL); the host tools restart it
+    # the host tools restart the firmware from the REPL
     s = json.loads(needlepen("status", "--port", port, "--json").stdout)
     assert s["state"] == "idle" and s["duty"] == 0
 
@@ -130,10 +140,9 @@ def test_6_an_interrupted_deploy_boots_with_the_motor_disabled(vpen: tuple[str, 
 
 
 def _restart(port: str) -> None:
-    """A reset of the pen (as a power cycle): Ctrl-C to the REPL, machine.reset()."""
-    subprocess.run([bin_path("mpremote"), "connect", port, "resume", "exec",
-                   "import machine\nmachine.reset()"], capture_output=True, text=True, timeout=60)
-    time.sleep(1.5)
+    """A reset of the pen (its boot checks run again)."""
+    assert needlepen("reset", "--port", port).returncode == 0
+    status_when_up(port)
 
 
 def test_7_editing_the_board_file_is_detected(vpen: tuple[str, Path]) -> None:

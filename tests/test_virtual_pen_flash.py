@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from vpen import CLI, needlepen
+from vpen import CLI, needlepen, status_when_up
 
 from host_tools.link import PenLink
 from host_tools.virtualpen import FlashInUse, prepare_flash
@@ -87,6 +87,7 @@ def test_a_service_change_survives_a_reset_right_after_its_ok(tmp_path: Path) ->
         assert r.returncode == 0, r.stderr
         rec = (flash / "settings.rec").read_text()
         assert json.loads(rec.split(" ", 3)[3])["cal_depth_a"] == 41
+        assert status_when_up(port)["faults"] == []          # signed at provisioning: genuine
         r = needlepen("log", "--port", port, "-n", "30", timeout=60)
         assert "cal_depth_a 0 -> 41" in r.stdout, r.stdout
     finally:

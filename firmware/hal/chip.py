@@ -155,7 +155,18 @@ class MachineHAL(HAL):
             t.deinit()
             self.ticker_timer = None
 
-    # ---- watchdog, maintenance, resets --------------------------------------
+    # ---- console, watchdog, maintenance, resets -------------------------------
+    def lock_console(self):
+        import micropython
+        micropython.kbd_intr(-1)         # 0x03 is data for the protocol (which drops it)
+
+    def halt(self):
+        import machine
+        self.stop_ticker()
+        self.off()
+        while True:                      # unfed: the watchdog resets the pen
+            machine.idle()
+
     def start_watchdog(self, timeout_ms):
         self.wdt = WDT(timeout=timeout_ms)
 

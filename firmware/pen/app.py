@@ -29,6 +29,11 @@ BEAT_MS = 10
 STORE_MS = 1000          # settings and log are written at most once a second...
 SETTLE_MS = 2000         # ...once the actuator is at rest, or this long after a stop
 RESET_WAIT_MS = 300      # a planned reset waits this long at most for its answer to go out
+# Cartridge use recorded ahead of a start: a power cut while running then
+# loses none (it counts up to this much too much).  A run that reaches its
+# reservation is stopped to record it (continuous running that long is rare:
+# a zone takes a minute or two).
+RESERVE_S = 300
 
 
 class App:
@@ -67,6 +72,9 @@ class App:
         self.storage_problem = None
         self.reset_kind = None   # a planned reset waiting for its answer to go out
         self._reset_left = 0
+        self.reserved_s = 0      # cartridge use recorded for the run under way (0: settled)
+        if settings is not None:
+            core.before_start = self._reserve_cartridge_use
         self.ui = None
         if ui:
             auto_off = settings.values["auto_off_s"] if settings else 300
@@ -108,6 +116,8 @@ class App:
                 self.event("settings", problem[:100])
             if self.settings.values["latched"]:
                 self.event("restored", ",".join(faults.names(self.settings.values["latched"])))
+            for note in self.settings.notes:
+                self.event("cartridge", note[:100])
         if cause == "watchdog":
             core.raise_fault(T.F_WATCHDOG)
         if self.settings is not None:
@@ -217,7 +227,17 @@ class App:
         # the motor; this is only the record), and store the latched set at
         # the first safe moment after it changed (a clear followed by a reset
         # must not bring an old fault back; a new fault must survive one).
-        f = self.m[T.S_FAULTS]
+        m = self.m
+        if self.reserved_s:
+            if m[T.S_STATE] == T.ST_RUNNING or m[T.C_RUN]:
+                if m[T.S_CART_USE_S] >= self.reserved_s:
+                    self.core.stop()     # before the use outruns what is recorded
+                    self.event("cartridge", "use checkpoint at {} s: stopped to record it; start again".format(
+                        m[T.S_CART_USE_S]))
+            elif self.flash_ok():
+                self.reserved_s = 0      # stopped: settle the use (the save below)
+                self._store_now = True
+        f = m[T.S_FAULTS]
         if f != self._faults_seen:
             new = f & ~self._faults_seen
             self._faults_seen = f
@@ -250,7 +270,7 @@ class App:
             return True
         try:
             if self.settings is not None:
-                self.settings.capture(self.core, self.ui.auto_off_ms // 1000 if self.ui else None)
+                self.settings.capture(self.core, self.ui.auto_off_ms // 1000 if self.ui else None, self.reserved_s)
                 if self.settings.save():
                     self.event("saved", "settings")
             if self.log is not None:
@@ -263,6 +283,16 @@ class App:
             self.core.set_present(0)
             self.event("storage", "writes work again")
         return True
+
+    def _reserve_cartridge_use(self):
+        # Core.start(), motor stopped: the use this run may reach is on flash
+        # before the motor runs, or the start is refused.
+        from pen.core import Refused
+        self.reserved_s = self.m[T.S_CART_USE_S] + RESERVE_S
+        if not self.save():
+            self.reserved_s = 0
+            raise Refused("storage", "start refused: the cartridge's use could not be recorded ({})".format(
+                self.storage_problem))
 
     def _storage_failed(self, e):
         problem = "{}: {}".format(type(e).__name__, e)[:100]

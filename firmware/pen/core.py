@@ -35,6 +35,7 @@ class Core:
         self.cartridges = [c["name"] for c in board["cartridges"]]
         self.zone = zone
         self.profile = profile
+        self.before_start = None         # called by start() before the motor may run
         m[T.C_ZONE_LO_UM] = 0
         m[T.C_ZONE_HI_UM] = zones.zone_max_um(zone, profile)
         m[T.C_LEVEL] = max(0, min(int(level) - 1, len(self.levels) - 1))   # level is 1-based
@@ -147,6 +148,8 @@ class Core:
             if why & T.R_FAULT:
                 text += " (" + ", ".join(faults.names(self.m[T.S_FAULTS])) + ")"
             raise Refused("refused", "start refused: " + text)
+        if self.before_start is not None:
+            self.before_start()          # the App records the cartridge's use first (may refuse)
         self.m[T.C_RUN] = 1
 
     def stop(self):

@@ -45,6 +45,17 @@ class HAL:
     def feed(self):
         """Feed the hardware watchdog."""
 
+    def lock_console(self):
+        """Normal operation: the serial port is the protocol's alone.  Ctrl-C
+        no longer interrupts the firmware, so no host reaches the REPL; the
+        REPL, file access and deploy need the maintenance boot."""
+
+    def halt(self):
+        """After a crash, motor off: wait for the watchdog's reset (never
+        return to a REPL that would run a host's lines as Python)."""
+        while True:
+            pass
+
     def reset_cause(self):
         """Why we booted: 'planned' or 'maintenance' (a reset(kind) by the
         firmware, read once), else 'power', 'watchdog' or 'other'."""

@@ -248,6 +248,13 @@ class Protocol:
 
     def cmd_maintenance(self, args):
         self._nargs(args, 0, 0, "maintenance")
+        svc = self.app.service
+        if svc is not None and svc.key is not None and not svc.active():
+            # The REPL and the files are the pen: a provisioned pen opens them
+            # to the workstation with its key only (or to the physical
+            # speed-down at power-on).
+            raise ProtocolError("refused", "maintenance needs the service unlock: service challenge, "
+                                "service unlock (needlepen maintenance does both with this workstation's key)")
         self.app.request_reset("maintenance")
         self.app.event("reset", "maintenance")
         return "maintenance: resetting into maintenance mode (motor disabled, no watchdog, REPL free)"

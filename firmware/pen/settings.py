@@ -17,6 +17,9 @@ SCHEMA = {
     "profile": (zones.DEFAULT_PROFILE, tuple(zones.profile_names()), 0, 0),
     "auto_off_s": (300, "int", 30, 3600),
     "cart_use_s": (0, "int", 0, 100000),
+    # the use recorded before a start (use + the App's reservation), settled
+    # back to the use after the stop: a power cut while running loses none
+    "cart_reserved_s": (0, "int", 0, 100000),
     # faults latched at power-off: a power cycle is not a deliberate clear
     "latched": (0, "int", 0, T.F_ALL),
     # calibration, ADC counts added to the board's offsets, written only by
@@ -28,8 +31,15 @@ SCHEMA = {
     "cal_depth_b": (0, "int", -500, 500),
     "cal_current": (0, "int", -500, 500),
     "cal_mac": ("", "mac", 0, 0),
+    # The safety state (faults latched at power-off, the fitted cartridge's
+    # use) is signed with the pen's key too (state_mac): an edited, unsigned
+    # or missing record on a pen that has a key reads as the most
+    # restrictive state (settings fault latched, cartridge used up).
+    "state_mac": ("", "mac", 0, 0),
 }
 CAL_KEYS = ("cal_depth_a", "cal_depth_b", "cal_current")
+STATE_KEYS = ("latched", "cart_use_s", "cart_reserved_s")
+USED_UP_S = 100000                  # a use no cartridge allows: reads as used up
 
 
 def defaults():
@@ -59,12 +69,16 @@ class Settings:
         self.values = defaults()
         self.saved = None          # what is on flash, to skip needless writes
         self.problems = []
+        self.found = False         # a record was on flash at load()
+        self.key = None            # the pen's key, from apply(): save() signs with it
+        self.notes = []            # what apply() found worth logging (not a problem)
 
     def load(self):
         """Read the flash.  Returns True if the settings are usable as read
         (or there were none yet); False if defaults replace bad ones."""
         data, problems = self.store.load()
         self.problems = list(problems)
+        self.found = data is not None
         if data is None:
             self.values = defaults()
             return not problems
@@ -86,7 +100,10 @@ class Settings:
         return ok
 
     def save(self):
-        """Write if anything changed.  Returns True if it wrote."""
+        """Write if anything changed (signed, once the pen's key is known).
+        Returns True if it wrote."""
+        if self.key is not None:
+            self.values["state_mac"] = self._state_mac(self.key)
         if self.values == self.saved:
             return False
         self.store.save(self.values)
@@ -101,6 +118,24 @@ class Settings:
     def _cal_mac(self, key):
         from pen.service import sign
         return sign(key, [self.values[k] for k in CAL_KEYS])
+
+    def _state_mac(self, key):
+        from pen.service import sign
+        return sign(key, ["state"] + [self.values[k] for k in STATE_KEYS])
+
+    def _state_problem(self, key):
+        # On a pen with a key the safety state must be signed by it; if not
+        # (edited, unsigned, missing: a power-off is no clear and a file is
+        # no new cartridge) the most restrictive state replaces it.
+        if key is None:
+            return None
+        v = self.values
+        if self.found and v["state_mac"] == self._state_mac(key):
+            return None
+        v["latched"] |= T.F_SETTINGS
+        v["cart_use_s"] = v["cart_reserved_s"] = USED_UP_S
+        return ("safety state " + ("not signed by this pen's key" if self.found else "missing") +
+                ": settings fault latched, cartridge taken as used up (clear, and fit a new cartridge)")
 
     def sign_calibration(self, key):
         """Sign the calibration fields with the pen's key (service function)."""
@@ -122,7 +157,9 @@ class Settings:
     def apply(self, core, key=None):
         """Put the remembered choices into a freshly built core.  Returns a
         problem string if something remembered had to be dropped."""
-        problem = self._calibration_problem(key)
+        self.key = key
+        problems = [p for p in (self._state_problem(key), self._calibration_problem(key)) if p]
+        problem = "; ".join(problems) if problems else None
         v = self.values
         m = core.m
         # (offsets stay 0..65535: the tick's ADC products are bounded by it)
@@ -133,15 +170,22 @@ class Settings:
         m[T.C_DEPTH_UM] = v["depth_um"]
         core.trim_request()
         # the cartridge seated at boot is taken for the one that was seated
-        # at power-off: its usage continues (a reboot does not renew it)
+        # at power-off: its usage continues (a reboot does not renew it).  A
+        # reservation never settled: the power went while the motor ran, for
+        # at most the reservation -- counted in full.
+        if v["cart_reserved_s"] > v["cart_use_s"]:
+            self.notes.append("power lost while running: cartridge use {} s counted as its reservation {} s".format(
+                v["cart_use_s"], v["cart_reserved_s"]))
+            v["cart_use_s"] = v["cart_reserved_s"]
         m[T.S_CART_USE_S] = v["cart_use_s"]
         m[T.S_CART_SEEN] = 1 if m[T.I_CART_PRESENT] else 0
         if v["latched"]:
             core.restore_latched(v["latched"])  # still latched: clear them deliberately
         return problem
 
-    def capture(self, core, auto_off_s=None):
-        """Take the current choices from a running core."""
+    def capture(self, core, auto_off_s=None, reserved_s=0):
+        """Take the current choices from a running core; `reserved_s`: the
+        cartridge use reserved for a start (0: settled, the use itself)."""
         v = self.values
         m = core.m
         v["level"] = m[T.C_LEVEL] + 1
@@ -149,6 +193,7 @@ class Settings:
         v["zone"] = core.zone
         v["profile"] = core.profile
         v["cart_use_s"] = m[T.S_CART_USE_S] if m[T.I_CART_PRESENT] else 0
+        v["cart_reserved_s"] = min(USED_UP_S, max(v["cart_use_s"], reserved_s))
         v["latched"] = m[T.S_FAULTS]
         if auto_off_s is not None:
             v["auto_off_s"] = auto_off_s

@@ -6,12 +6,13 @@
 #       sends, or speed-down held at power-on): motor off, no loop, the
 #       watchdog never armed, the REPL free for mpremote.  `reset` (or
 #       mpremote's reset) boots normally again.
-#   Ctrl-C (a host's REPL, mpremote): the tick stops, motor off, and the
-#       HAL stops the watchdog (or, where the port cannot, keeps it fed),
-#       so that the REPL session is not reset under the host.
-#   any other exception: motor off, logged; the watchdog is no longer fed,
-#       so it resets the pen, which boots with the motor off and the
-#       watchdog and internal faults latched.
+#   normal operation: the console is locked (hal.lock_console): Ctrl-C is
+#       data, which the protocol drops, so no host reaches the REPL.
+#       (Ctrl-C before that, during the boot: the tick stops, motor off, and
+#       the HAL stops the watchdog or keeps it fed, for the REPL session.)
+#   any other exception: motor off, logged; the pen halts (hal.halt, never
+#       the REPL) and the unfed watchdog resets it; it boots with the motor
+#       off and the watchdog and internal faults latched.
 import gc
 import sys
 
@@ -96,6 +97,7 @@ def run(board, ticks=0):
         sys.modules.pop("pen.integrity", None)
         gc.collect()
         print("needlepen: running on {} ({} us period); send 'help'".format(board["name"], app.period_us))
+        hal.lock_console()          # from here Ctrl-C is data: the REPL needs the maintenance boot
         app.run(ticks)
         return app
     except KeyboardInterrupt:
@@ -107,7 +109,7 @@ def run(board, ticks=0):
     except Exception as e:
         if hal is not None:
             hal.off()
-        print("needlepen: stopped by an error: motor off; the watchdog will restart the pen")
+        print("needlepen: stopped by an error: motor off; the watchdog will reset the pen")
         sys.print_exception(e)
         if app is not None:
             try:
@@ -120,6 +122,8 @@ def run(board, ticks=0):
                     app.settings.save()
             except Exception:
                 pass
+        if hal is not None:
+            hal.halt()              # never the REPL: the watchdog resets the pen
     finally:
         if hal is not None:
             hal.off()

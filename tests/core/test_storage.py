@@ -247,6 +247,9 @@ def test_calibration_counts_only_when_signed_by_the_pens_key():
     for signer, applied in ((key, True), (None, False), (bytes(32), False)):
         s = Settings("settings.rec", FakeFS())
         s.load()
+        s.key = key                  # a record this pen wrote (its safety state signed)
+        s.save()
+        s.load()
         s.set("cal_current", 300)
         if signer is not None:
             s.sign_calibration(signer)
@@ -258,3 +261,97 @@ def test_calibration_counts_only_when_signed_by_the_pens_key():
         if not applied:
             assert "not signed" in problem and s.values["cal_current"] == 0
     raises(ValueError, s.set, "cal_current", 2000)   # could hide a dead sensor
+
+
+def test_the_safety_state_is_signed_and_a_forged_one_is_most_restrictive():
+    # issue 13: latched faults and cartridge use edited with the pen off
+    # (checksum recomputed) must not count; nor a deleted or unsigned record.
+    from pen import tick as T
+    key = bytes(range(32))
+    fs = FakeFS()
+    s = Settings("settings.rec", fs)
+    s.load()
+    s.key = key
+    s.set("latched", T.F_OVERCURRENT)
+    s.set("cart_use_s", 3590)
+    s.save()
+    genuine = Settings("settings.rec", fs)
+    genuine.load()
+    b = Bench()
+    assert genuine.apply(b.core, key) is None and b.m[T.S_CART_USE_S] == 3590
+    # the attacker's edit, with a valid checksum (pen.store encodes it)
+    forged = dict(genuine.values, latched=0, cart_use_s=0)
+    genuine.store.save(forged)
+    cases = [("not signed", fs), ("missing", FakeFS())]
+    for why, files in cases:
+        t = Settings("settings.rec", files)
+        t.load()
+        b = Bench()
+        problem = t.apply(b.core, key)
+        assert problem and why in problem and "used up" in problem
+        b.tick(3)
+        assert b.m[T.S_FAULTS] & T.F_SETTINGS and b.m[T.S_STATE] == T.ST_FAULT
+        b.core.clear()
+        b.tick(2)
+        assert b.m[T.S_FAULTS] == 0 and b.core.start_refusal() & T.R_CARTRIDGE   # still: a new cartridge
+    # a pen without a key (never provisioned) has nothing to check against
+    t = Settings("settings.rec", FakeFS())
+    t.load()
+    assert t.apply(Bench().core, None) is None
+
+
+def test_a_power_cut_while_running_loses_no_cartridge_use():
+    # issue 13: the use a run may reach is on flash before the motor starts
+    # (the reservation), settled back to the true use after the stop.
+    from pen import app as applib
+    from pen import tick as T
+    from rigs import FakeFS, ask, linked_pen
+    fs = FakeFS()
+    p = linked_pen(fs=fs)
+    assert ask(p, "start") == ["OK start"]
+    p.run_ms(3000)                                   # ~2-3 s of use, then the power goes
+    ran = p.m[T.S_CART_USE_S]
+    assert ran >= 2
+    again = linked_pen(fs=fs)
+    assert again.m[T.S_CART_USE_S] == applib.RESERVE_S >= ran     # the reservation: never less than ran
+    assert any(e[1] == "cartridge" and "power lost while running" in e[2] for e in again.app.events)
+    # a run that stops normally is settled: the next boot has the true use
+    fs = FakeFS()
+    p = linked_pen(fs=fs)
+    assert ask(p, "start") == ["OK start"]
+    p.run_ms(2500)
+    assert ask(p, "stop") == ["OK stop"]
+    p.run_ms(3000)
+    used = p.m[T.S_CART_USE_S]
+    again = linked_pen(fs=fs)
+    assert again.m[T.S_CART_USE_S] == used
+
+
+def test_a_run_that_reaches_its_reservation_stops_to_record_it():
+    from pen import app as applib
+    from pen import tick as T
+    from rigs import ask, linked_pen
+    old = applib.RESERVE_S
+    applib.RESERVE_S = 2
+    try:
+        p = linked_pen()
+        assert ask(p, "start") == ["OK start"]
+        p.run_ms(3500)
+        assert not p.core.running() and p.m[T.O_DUTY] == 0
+        assert any(e[1] == "cartridge" and "checkpoint" in e[2] for e in p.app.events)
+        p.run_ms(2500)                               # settled; a new start reserves again
+        assert ask(p, "start") == ["OK start"]
+    finally:
+        applib.RESERVE_S = old
+
+
+def test_a_start_is_refused_when_its_use_cannot_be_recorded():
+    from pen import tick as T
+    from rigs import FakeFS, ask, linked_pen
+    fs = FakeFS()
+    p = linked_pen(fs=fs)
+    fs.budget = 0                                    # the flash fails from now on
+    (ans,) = ask(p, "start")
+    assert ans.startswith("ERR storage start refused: the cartridge's use could not be recorded")
+    p.run_ms(50)
+    assert p.m[T.O_DUTY] == 0 and not p.core.running()
