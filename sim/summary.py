@@ -174,6 +174,82 @@ def summarize(r: RunResult) -> dict[str, Any]:
     }
 
 
+def check_expect(expect: dict[str, Any], s: dict[str, Any]) -> list[dict[str, Any]]:
+    """A scenario's [expect] against a run's summary: one {key, ok, text}
+    per expectation (sim.scenario validated the values).
+
+    faults              the first latched fault is one of these
+    detect_within_ms    ... latched at most this long after the injection before it
+    no_faults = true    nothing latched
+    max_rate_error_pct  the worst steady-state p95 stroke-rate error (every level,
+                        air and skin) is at most this
+    """
+    out: list[dict[str, Any]] = []
+
+    def result(key: str, ok: bool, text: str) -> None:
+        out.append({"key": key, "ok": ok, "text": text})
+
+    faults = s["faults"]
+    first = faults[0] if faults else None
+    if "faults" in expect:
+        want = ", ".join(expect["faults"])
+        if first is None:
+            result("faults", False, f"expected a fault (one of {want}); none latched")
+        else:
+            ok = first["fault"] in expect["faults"]
+            result("faults", ok, f"first fault {first['fault']} at {first['t_s']:.3f} s"
+                                 + ("" if ok else f"; expected one of {want}"))
+    if "detect_within_ms" in expect:
+        limit = expect["detect_within_ms"]
+        if first is None:
+            result("detect_within_ms", False, f"no fault latched to time (limit {limit:g} ms)")
+        elif first["detect_ms"] is None:
+            result("detect_within_ms", False, f"{first['fault']} latched with no injection before it "
+                                              f"(limit {limit:g} ms from an injection)")
+        else:
+            ok = 0 <= first["detect_ms"] <= limit
+            result("detect_within_ms", ok, f"{first['fault']} {first['detect_ms']:.1f} ms after the "
+                                           f"{first['injected']} injection (limit {limit:g} ms)")
+    if expect.get("no_faults"):
+        if first is None:
+            result("no_faults", True, "no fault latched")
+        else:
+            names = ", ".join(dict.fromkeys(f["fault"] for f in faults))
+            result("no_faults", False, f"expected no fault; {names} latched (first at {first['t_s']:.3f} s)")
+    if "max_rate_error_pct" in expect:
+        limit = expect["max_rate_error_pct"]
+        worst = max(((st["p95_abs_pct"], lv, where) for lv, row in s["stroke_rate"].items()
+                     for where, st in row.items()), default=None)
+        if worst is None:
+            result("max_rate_error_pct", False, f"no steady-state stroke-rate samples to check (limit {limit:g} %): "
+                                                f"the motor never ran steadily")
+        else:
+            pct, lv, where = worst
+            result("max_rate_error_pct", pct <= limit, f"worst steady-state p95 stroke-rate error {pct:.2f} % "
+                                                       f"(level {lv}, {where}; limit {limit:g} %)")
+    return out
+
+
+def jsonable(x: Any) -> Any:
+    """The summary as strict JSON values: NaN and infinities become null."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    return str(x)
+
+
+def _num(x: Any, fmt: str, unit: str = "") -> str:
+    """A number for people, or n/a when there is none."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{x:{fmt}}{unit}"
+
+
 def format_summary(s: dict[str, Any]) -> str:
     out: list[str] = []
     w = out.append
@@ -193,9 +269,9 @@ def format_summary(s: dict[str, Any]) -> str:
           f"error 0.4-0.6 s after contact {ls['mean_error_after_500ms_pct']:+.2f}%")
     d = s["depth"]
     w("")
-    w(f"depth: measured {d['min_um']}..{d['max_um']} um, deepest target {d['max_target_um']} um; "
+    w(f"depth: measured {d['min_um']}..{d['max_um']} µm, deepest target {d['max_target_um']} µm; "
       f"target beyond limit: {d['target_beyond_limit_samples']} samples; "
-      f"smallest margin to the limit while running: {d['smallest_margin_running_um']} um")
+      f"smallest margin to the limit while running: {_num(d['smallest_margin_running_um'], 'd', ' µm')}")
     w("")
     if s["faults"]:
         w("faults:")
@@ -211,8 +287,9 @@ def format_summary(s: dict[str, Any]) -> str:
         w(f"refused commands: {len(s['refusals'])} (first: {s['refusals'][0]['text']})")
     w("")
     w(f"energy {s['energy_j']:.0f} J, charge {s['charge_used_mah']:.0f} mAh; battery left {s['battery_left_pct']:.0f}% "
-      f"({s['battery_v']:.2f} V); motor up to {s['motor_temp_max_c']:.1f} C; cartridge used {s['cartridge_use_s']} s")
+      f"({s['battery_v']:.2f} V); motor up to {_num(s['motor_temp_max_c'], '.1f', ' °C')}; "
+      f"cartridge used {s['cartridge_use_s']} s")
     sc = s["scheduler"]
-    w(f"control loop: {sc['ticks']} ticks, period {sc['period_min_us']}..{sc['period_max_us']} us, "
-      f"overruns {sc['overruns']}, missed {sc['missed']}")
+    w(f"control loop: {sc['ticks']} ticks, period {_num(sc['period_min_us'], 'd')}.."
+      f"{_num(sc['period_max_us'], 'd')} µs, overruns {sc['overruns']}, missed {sc['missed']}")
     return "\n".join(out)
