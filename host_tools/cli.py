@@ -10,6 +10,7 @@
     needlepen virtual-pen         a simulated pen on a pseudo-terminal
     needlepen service --port P    service functions (calibration, limits), key-protected
     needlepen boards [NAME]       board definitions and pin maps
+    needlepen web [--virtual]     a local web page: live charts, controls, simulator
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import sys
 from collections.abc import Callable
 
 from host_tools import boards_cmd, pen_cmds, sim_cmd
+from host_tools.web import command as web_cmd
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "sim": sim_cmd.add_parser,
     "pen": pen_cmds.add_parsers,
     "boards": boards_cmd.add_parser,
+    "web": web_cmd.add_parser,
 }
 
 

@@ -1,0 +1,66 @@
+"""What each fault means and how it clears, for the page: the table of
+docs/faults.md (cause, threshold, "cause gone when"), which is not package
+data.  tests/test_web.py checks this against docs/faults.md and the
+firmware's fault names; after editing that table, paste what the test prints."""
+# ruff: noqa: E501  (a generated table: one line per cell)
+
+from __future__ import annotations
+
+# name -> (cause, detection threshold, cause gone when)
+FAULTS: dict[str, tuple[str, str, str]] = {
+    'stall': ('no tach pulse while driven',
+        'past 300 ms start grace, last pulse older than 4 expected stroke periods and 20 ms',
+        'motor commanded off'),
+    'overcurrent': ('jam, short, sensor stuck high',
+        'current > 2000 mA for 20 consecutive ticks',
+        'current ≤ 2000 mA'),
+    'overtemp': ('motor winding too hot',
+        'filtered temperature (64 ms) > 70 °C, judged every 8 ms',
+        'below 60 °C (10 °C hysteresis)'),
+    'battery_critical': ('empty or worn battery',
+        'filtered voltage (12 ms) < 6.2 V, leaky count (+1 below, −1 above) reaching 500 ms; judged every 8 ms',
+        '≥ 6.5 V (300 mV hysteresis)'),
+    'cartridge_missing': ('cartridge out or unknown type, while running',
+        "switch open or ID not in the board's table",
+        'a known cartridge seated'),
+    'cartridge_used': ('cartridge run time reached its limit, while running',
+        'usage ≥ `max_use_s` (3600 s)',
+        'a new cartridge (usage restarts at insertion)'),
+    'depth_disagree': ('a depth sensor broken or stuck',
+        'the two sensors differ by > 150 µm for 20 ms',
+        'they agree again'),
+    'over_depth': ('actuator runaway, while running',
+        'deeper sensor > active limit + 100 µm for 5 ms',
+        'depth back inside (the actuator retracts on the fault)'),
+    'tach_mismatch': ('lost or extra tach pulses',
+        'tach rate vs back-EMF rate `(duty·Vbat − I·R)/Ke`, difference low-pass filtered (64 ms), beyond 15 % + 10 strokes/s; leaky count (+1/−1) reaching 200 ms',
+        'motor commanded off'),
+    'current_sensor': ('current sensor dead (reads zero)',
+        'below 40 mA while driven and turning, 200 ms',
+        'motor commanded off'),
+    'loop_overrun': ('control step too slow while the motor runs',
+        "leaky bucket: +20 per overrun while the motor runs, −1 per good tick, trips at 100 (5 overruns in a row, the board's `overrun_trip`; on the virtual pen and in the simulator the step's duration is simulated, so only an injected `loop_overrun` trips it, never a busy host). Overruns at rest are counted, not judged: a flash write with the motor stopped stalls an RP2040 for tens of ms",
+        'bucket drained'),
+    'clock': ('the control clock jumped back, or the loop stood still > 50 ms while running',
+        'a tick starting more than a period before its deadline, or more than 50 ms after it',
+        'the next tick'),
+    'watchdog': ('background loop stopped, or a hardware watchdog reset',
+        'heartbeat unchanged for 500 ticks; at boot: reset cause was the hardware watchdog (500 ms; fed by the tick only while the loop and the background are healthy). A planned reset (`reset`, `maintenance`, `needlepen deploy`) is marked and not taken for one',
+        'heartbeat back'),
+    'settings': ("settings file corrupt or invalid, or (on a pen with a key) its safety state not signed by the pen's key: edited, unsigned or missing",
+        'at boot, checksum or range check fails (safe defaults loaded); a safety state that fails its signature is replaced by the most restrictive one (this fault latched, the fitted cartridge taken as used up)',
+        'acknowledged by the clear; the cartridge needs replacing'),
+    'integrity': ('firmware files differ from the signed manifest, an unlisted firmware file, a cut-off deploy, a bad limit override',
+        'at boot',
+        'never by a clear: the cause is held until a reboot finds the files matching (deploy again)'),
+    'storage': ('the settings or the event log could not be written (write error, full or damaged filesystem, flash that does not take writes): latched faults and cartridge use would not survive a power cycle',
+        'a write (only with the motor stopped) raised; `status` and `info` give the error in `storage`, the log says `storage`',
+        'a later write succeeds (retried every second while the motor is stopped)'),
+    'internal': ('an exception escaped the firmware loop',
+        "the loop's exception handler: motor off, `crash` logged, `internal` stored in the latched set; the watchdog resets the pen",
+        'acknowledged by the clear'),
+}
+
+CLEARING = ("A latched fault clears only when its cause is gone, the motor is commanded off, and someone "
+            "asks: a long press (1.5 s) of the power button, or Clear.  After a clear the motor stays off "
+            "until an explicit start.")
