@@ -17,6 +17,12 @@ MOTOR = {
     "resistance_ohm": 2.5, "tach_check_pct": 15, "tach_check_sps": 10, "tach_check_ms": 200,
     # the motor's friction alone draws ~100 mA: a reading under 40 mA while it turns is a dead sensor
     "min_running_ma": 40,
+    # the pen's own back-EMF constant, learned once per boot: 250 ms of steady running below 400 mA
+    "ke_learn_ms": 250, "ke_learn_max_ma": 400,
+    # the duty does not rise above 1.6 A (a heavy rotor accelerates slower instead of tripping 2 A)
+    "current_limit_ma": 1600,
+    # stroke-rate shortfall with the duty saturated: warning past 3 % for 1 s, fault past 15 % for 3 s
+    "shortfall_warn_pct": 3, "shortfall_warn_ms": 1000, "shortfall_fault_pct": 15, "shortfall_fault_ms": 3000,
 }
 
 # Lead-screw depth actuator, two hall position sensors.
@@ -51,18 +57,71 @@ ADC_3V3 = {
 }
 
 
+# Tolerances: the spread of real pens built from these parts, one place per
+# board ("tolerances" in the board dict).  Each entry (nominal, min, max) in
+# the unit its name says.  Every fault check must hold for any pen inside
+# them (docs/faults.md, "Tolerances"); sim/population.py draws simulated
+# pens from them, tests/test_tolerance.py and bench/tolerance.py sweep them.
+TOLERANCES = {  # type: dict
+    # Motor and cam: the motor maker's +-10 % on the constants, the magnets'
+    # -0.12 %/K up to the 70 C winding limit (-5 %), and the cam and needle
+    # carrier (heavier carriers, cartridges' own friction).
+    "motor": {
+        "ke_v_s": (0.004, 0.0032, 0.0048),            # back-EMF = torque constant: +-20 %
+        "resistance_ohm": (2.5, 2.25, 2.75),          # winding, +-10 %
+        "friction_nm": (4.0e-4, 2.8e-4, 6.0e-4),      # Coulomb: -30 % .. +50 %
+        "viscous_nm_s": (2.0e-7, 1.4e-7, 3.0e-7),     # -30 % .. +50 %
+        "inertia_kg_m2": (1.0e-6, 0.7e-6, 3.0e-6),    # rotor + cam + carrier: x0.7 .. x3
+    },
+    # 2S Li-ion pack: internal resistance new to worn, capacity.
+    "battery": {
+        "r_int_ohm": (0.15, 0.10, 0.30),
+        "capacity_mah": (800.0, 560.0, 880.0),
+    },
+    # Sensors as the ADC sees them, after the board's calibration: battery
+    # reading within +-accuracy_mv (gain and offset together) with noise of
+    # noise_mv (sigma, per sample); current sensor gain and offset.
+    "sensors": {
+        "battery_accuracy_mv": 20,
+        "battery_noise_mv": 8.0,
+        "current_gain": (1.0, 0.95, 1.05),
+        "current_offset_ma": (0.0, -20.0, 20.0),
+    },
+    # Skin: the load the needles meet, a multiplier on the simulator's
+    # tissue stiffnesses (sim.plant.TISSUES); x2 is the stiffest skin the
+    # pen must still run in, with its stroke-rate shortfall warning.
+    "skin": {"load": (1.0, 0.5, 2.0)},
+}
+
+
+def _pct(spec):
+    # the larger relative spread of (nominal, min, max), in whole percent (rounded up)
+    nom, lo, hi = spec
+    return int(-(-round(max(hi / nom - 1, 1 - lo / nom) * 100, 3) // 1))
+
+
 def pen_board(**own):
     """A board dict: the shared parts plus the board's own entries."""
+    tol = {k: dict(v) for k, v in TOLERANCES.items()}
+    for part, spread in own.pop("tolerances", {}).items():     # the board's own, per entry
+        tol[part].update(spread)
+    motor = dict(MOTOR)
+    # what the firmware must cover of the spread (pen.board checks them)
+    motor["ke_tolerance_pct"] = _pct(tol["motor"]["ke_v_s"])
+    battery = dict(BATTERY_2S)
+    battery["accuracy_mv"] = tol["sensors"]["battery_accuracy_mv"]
+    battery["noise_mv"] = tol["sensors"]["battery_noise_mv"]
     b = {
         "control_period_us": 1000,
         "pwm_hz": 20000,
         "heartbeat_timeout_ms": 500,
         "overrun_trip": 5,            # overruns in a row that raise loop_overrun
-        "motor": dict(MOTOR),
+        "motor": motor,
         "depth": dict(DEPTH),
-        "battery": dict(BATTERY_2S),
+        "battery": battery,
         "temperature": dict(TEMPERATURE),
         "cartridges": [dict(c) for c in CARTRIDGES],
+        "tolerances": tol,
     }
     b.update(own)
     return b

@@ -41,6 +41,9 @@ BOARD = pen_board(
         "depth_a": {"full_scale": 2820, "offset": 2130},
         "depth_b": {"full_scale": 2820, "offset": 1600},
     },
+    # the ESP32's ADC at 11 dB is coarser than the RP2040's, even after the
+    # board's calibration: a wider battery guard band (docs/faults.md)
+    tolerances={"sensors": {"battery_accuracy_mv": 40, "battery_noise_mv": 15.0}},
 )
 
 # What a board designer must know about these pins (rendered into

@@ -105,7 +105,7 @@ class SimHAL(HAL):
         self._slow -= 1
         if self._slow <= 0:
             self._slow = 10
-            m[I_VBAT_RAW] = _counts(p.v_bat * 1000, self._bat)
+            m[I_VBAT_RAW] = _counts(p.vbat_sense_mv(), self._bat)
             m[I_TEMP_RAW] = _counts(p.temp * 10, self._tmp)
         k, o = self._da
         c = int(da * k) + o

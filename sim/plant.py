@@ -133,6 +133,15 @@ class Plant:
         self.tach_extra = kw.get("tach_extra", 0.0)
         self.current_sigma_ma = kw.get("current_sigma_ma", 8.0)
         self.depth_sigma_um = kw.get("depth_sigma_um", 3.0)
+        # a real pen's spread (sim.population draws these from the board's
+        # declared tolerances): skin load against sim.plant.TISSUES, the
+        # current sensor's gain and offset, the battery reading's gain,
+        # offset and noise (sigma) as the ADC sees it
+        self.skin_k = kw.get("skin_k", 1.0)
+        self.current_gain = kw.get("current_gain", 1.0)
+        self.vbat_gain = kw.get("vbat_gain", 1.0)
+        self.vbat_offset_mv = kw.get("vbat_offset_mv", 0.0)
+        self.vbat_sigma_mv = kw.get("vbat_sigma_mv", 0.0)
         self.noise = Noise(seed)
 
         # state
@@ -157,7 +166,7 @@ class Plant:
         self.jam_torque = 0.0                  # extra load, N m
         self.tach_drop = 0.0                   # probability a pulse is lost
         self.tach_dead = False
-        self.current_offset_ma = 0.0
+        self.current_offset_ma = kw.get("current_offset_ma", 0.0)
         self.current_stuck = None              # a constant reading, mA
         self.depth_a_stuck = None              # um
         self.depth_b_stuck = None
@@ -272,7 +281,7 @@ class Plant:
         if self.tissue > 0:
             pen = y - (self.stroke_m - self.depth_um * 1e-6)
             if pen > 0:
-                tau += self.tissue * pen * half * (sn if sn > 0 else -sn)
+                tau += self.tissue * self.skin_k * pen * half * (sn if sn > 0 else -sn)
         if w0 > 1e-3:
             tau += self.tau_c
         elif tau < 0:
@@ -418,7 +427,8 @@ class Plant:
         nz.i = i3
         cur = self.current_stuck
         if cur is None:
-            cur = (self.i + self.i_short) * 1000.0 + self.current_offset_ma + tab[i1] * self.current_sigma_ma
+            cur = ((self.i + self.i_short) * 1000.0 * self.current_gain + self.current_offset_ma
+                   + tab[i1] * self.current_sigma_ma)
         da = self.depth_a_stuck
         if da is None:
             da = self.depth_um + tab[i2] * self.depth_sigma_um
@@ -426,3 +436,11 @@ class Plant:
         if db is None:
             db = self.depth_um + tab[i3] * self.depth_sigma_um
         return cur, da, db
+
+    def vbat_sense_mv(self) -> float:
+        """The battery voltage as the ADC reads it (mV): gain, offset and
+        noise of the reading included.  One call per battery sample."""
+        v = self.v_bat * 1000.0 * self.vbat_gain + self.vbat_offset_mv
+        if self.vbat_sigma_mv:
+            v += self.noise.normal() * self.vbat_sigma_mv
+        return v

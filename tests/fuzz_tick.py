@@ -57,7 +57,8 @@ PLAUSIBLE = (
     (T.I_TACH_AGE_US, 0, 20),                                      # ...just after the edge
 )
 # class 1: every word a HAL, a command or the tick itself writes
-GARBAGE_WORDS = tuple(range(0, 14)) + tuple(range(16, 22)) + tuple(range(24, 28)) + tuple(range(32, 79))
+GARBAGE_WORDS = (tuple(range(0, 14)) + tuple(range(16, 22)) + tuple(range(24, 28)) + tuple(range(32, 79))
+                 + tuple(range(T.S_KE_Q10, T.S_TM_HOLD + 1)))
 
 
 def _healthy(core):

@@ -102,6 +102,18 @@ def _check(b):
     _num(b, "motor.tach_check_sps", 1, 100)
     _int(b, "motor.tach_check_ms", 10, 5000)
     _int(b, "motor.min_running_ma", 0, 2000)
+    # the pen's spread (docs/faults.md, "Tolerances")
+    _int(b, "motor.ke_tolerance_pct", 0, 50)
+    _num(b, "motor.ke_learn_ms", 10, 4000)
+    _int(b, "motor.ke_learn_max_ma", 50, 5000)
+    if _int(b, "motor.current_limit_ma", 100, 30000) >= _num(b, "motor.overcurrent_ma", 100, 30000):
+        raise BoardError("motor.current_limit_ma must be below motor.overcurrent_ma")
+    _int(b, "motor.shortfall_warn_pct", 1, 100)
+    _num(b, "motor.shortfall_warn_ms", 10, 60000)
+    _int(b, "motor.shortfall_fault_pct", 1, 100)
+    _num(b, "motor.shortfall_fault_ms", 10, 60000)
+    _int(b, "battery.accuracy_mv", 0, 1000)
+    _num(b, "battery.noise_mv", 0, 1000)
     _num(b, "motor.ff_mv_per_sps", 1, 1000)
     # Bounds that keep every product in the tick inside +-2**31 on a 32-bit
     # port (docs/control.md, "32-bit arithmetic"): not tuning advice.
@@ -116,7 +128,9 @@ def _check(b):
     _num(b, "motor.overcurrent_ms", 1, 1000)
     _num(b, "temperature.limit_c", 0, 200)
     _num(b, "temperature.hysteresis_c", 0, 50)
-    _int(b, "battery.hysteresis_mv", 0, 5000)
+    if _int(b, "battery.hysteresis_mv", 0, 5000) < guard_mv(b):
+        raise BoardError("battery.hysteresis_mv must cover the reading's accuracy and noise ({} mV)".format(
+            guard_mv(b)))
     _num(b, "battery.critical_ms", 10, 60000)
     _int(b, "depth.tolerance_um", 0, 1000)
     _int(b, "depth.disagree_um", 1, 5000)
@@ -147,6 +161,14 @@ def _check(b):
     return True
 
 
+def guard_mv(b):
+    # The battery reading's error bound as the critical check uses it: the
+    # declared accuracy plus 3 sigma of the noise left in the check's
+    # average (tau 64 ms over samples at 100 Hz or faster: sigma / 3.6).
+    bat = b["battery"]
+    return int(bat["accuracy_mv"]) + int(-(-5 * bat["noise_mv"] // 6))
+
+
 def params(b, m):
     """Write board `b`'s parameters into memory `m` (after check(b))."""
     period = int(b["control_period_us"])
@@ -175,6 +197,21 @@ def params(b, m):
     m[T.P_TM_CHZ] = int(mot["tach_check_sps"] * 100)
     m[T.P_TM_TICKS] = max(1, int(mot["tach_check_ms"]) * 1000 // period)
     m[T.P_IMIN_MA] = int(mot["min_running_ma"])
+    # back-EMF constant learned within the tolerance (bounds rounded outward),
+    # and until then the tach check's band widened by what the tolerance
+    # can make of the estimate: Ke low by t % reads the rate t/(1-t) low
+    tol = int(mot["ke_tolerance_pct"])
+    ff = m[T.P_FF_Q10]
+    m[T.P_KE_LO] = max(1, ff * (100 - tol) // 100)
+    m[T.P_KE_HI] = -(-ff * (100 + tol) // 100)
+    m[T.P_KE_N] = max(1, int(mot["ke_learn_ms"]) * 1000 // period)
+    m[T.P_KE_IMAX_MA] = int(mot["ke_learn_max_ma"])
+    m[T.P_KE_WIDEN_PCT] = -(-100 * tol // (100 - tol))
+    m[T.P_ILIM_MA] = int(mot["current_limit_ma"])
+    m[T.P_SF_PCT] = int(mot["shortfall_warn_pct"])
+    m[T.P_SF_TICKS] = max(1, int(mot["shortfall_warn_ms"]) * 1000 // period)
+    m[T.P_SF_FPCT] = int(mot["shortfall_fault_pct"])
+    m[T.P_SF_FTICKS] = max(1, int(mot["shortfall_fault_ms"]) * 1000 // period)
     tmp = b["temperature"]
     m[T.P_OT_DC] = int(tmp["limit_c"] * 10)
     m[T.P_OT_HYST_DC] = int(tmp["hysteresis_c"] * 10)
@@ -183,6 +220,7 @@ def params(b, m):
     m[T.P_BATT_CRIT_MV] = int(bat["critical_mv"])
     m[T.P_BATT_HYST_MV] = int(bat["hysteresis_mv"])
     m[T.P_BATT_TICKS] = max(1, int(bat["critical_ms"]) * 1000 // (period * T.SLOW_TICKS))
+    m[T.P_BATT_GUARD_MV] = guard_mv(b)
     dep = b["depth"]
     m[T.P_HARD_LO_UM] = int(dep["hard_min_um"])
     m[T.P_HARD_HI_UM] = int(dep["hard_max_um"])

@@ -21,12 +21,15 @@ FAULTS = (
     (T.F_CLOCK, "clock", "control timing lost: the clock jumped or the loop stood still"),
     (T.F_STORAGE, "storage", "settings or log could not be written to flash: latched faults and "
                              "cartridge use would not survive a power cycle"),
+    (T.F_SHORTFALL, "shortfall", "the motor could not reach the level's stroke rate for a long time: "
+                                 "charge the battery, or a lower level or depth"),
 )
 
 WARNINGS = (
     (T.W_BATT_LOW, "battery_low", "battery low: charge soon"),
     (T.W_LIMITS_EMPTY, "limits_empty", "zone and cartridge allow no common depth"),
     (T.W_DEPTH_OUTSIDE, "depth_outside", "measured depth beyond the limit"),
+    (T.W_SHORTFALL, "shortfall", "stroke rate below the level's: the motor is at its limit"),
 )
 
 REFUSALS = (
