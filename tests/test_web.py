@@ -42,17 +42,26 @@ TIMEOUT_MS = 20_000
 # ---- helpers ---------------------------------------------------------------------------------
 
 def start_web(*args: str) -> tuple[subprocess.Popen, str]:
-    """`needlepen web ... --http 0 --no-browser`; the process and its address."""
+    """`needlepen web ... --http 0 --no-browser`; the process and its address.
+    What it says on stderr (its link's states) goes to a file: proc.log."""
+    import tempfile
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen([*CLI, "web", "--http", "0", "--no-browser", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=log, text=True)
+    proc.log = log  # type: ignore[attr-defined]
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("needlepen web: http://"):
         proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise AssertionError(f"needlepen web did not start: {line!r} {err[-2000:]}")
+        proc.wait(10)
+        raise AssertionError(f"needlepen web did not start: {line!r} {said(proc)}")
     return proc, line.split()[2]
+
+
+def said(proc: subprocess.Popen) -> str:
+    proc.log.seek(0)  # type: ignore[attr-defined]
+    return proc.log.read()  # type: ignore[attr-defined]
 
 
 def stop_web(proc: subprocess.Popen) -> None:
@@ -63,7 +72,8 @@ def stop_web(proc: subprocess.Popen) -> None:
         proc.kill()
         proc.wait()
         raise AssertionError("needlepen web did not stop within 15 s of SIGTERM") from None
-    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else proc.returncode
+    assert proc.returncode == 0, said(proc)
+    assert "Traceback" not in said(proc), said(proc)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -216,7 +226,9 @@ def test_fault_meanings_are_the_docs_table() -> None:
     docs = fault_table_in_docs()
     assert FAULTS == docs, ("host_tools/web/faults.py differs from docs/faults.md; its FAULTS should be:\n" +
                             "\n".join(f"    {k!r}: {v!r}," for k, v in docs.items()))
-    assert set(FAULTS) == {name for _, name, _ in firmware.FAULTS}, "every fault the firmware names, no other"
+    named = {name for _, name, _ in firmware.FAULTS}
+    assert set(FAULTS) <= named, f"docs/faults.md lists faults the firmware does not name: {set(FAULTS) - named}"
+    # a fault the docs do not describe yet is shown with the firmware's own line (hello's "fault_lines")
 
 
 def test_assets_ship_in_the_package_and_need_no_network() -> None:
@@ -260,7 +272,7 @@ def test_cli_errors_are_one_line() -> None:
                        timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "exclude each other" in r.stderr, r.stderr
     r = subprocess.run([*CLI, "web", "--rate", "99"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "1-50" in r.stderr, r.stderr
+    assert r.returncode == 2 and "1-50 Hz" in r.stderr, r.stderr
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -344,7 +356,7 @@ def test_the_page_drives_the_virtual_pen(page: Any, web: dict) -> None:
     assert page.text_content("#state") == "fault"
     latched = page.evaluate(f"{S}.tele.f")
     assert latched and set(latched) <= {"stall", "overcurrent"}, latched
-    assert "Clears when" in page.inner_text("#latched")
+    assert "Cause gone when" in page.inner_text("#latched")
     assert page.inner_text("#v-faults").startswith(latched[0])
     page.wait_for_function("[...document.querySelectorAll('#log td')].some(td => td.textContent === 'fault')",
                            timeout=TIMEOUT_MS)
@@ -471,6 +483,7 @@ def test_a_lost_pen_is_said_and_nothing_is_sent(page: Any, web: dict) -> None:
     page.wait_for_function(f"{S}.linkStates.includes('lost')", timeout=TIMEOUT_MS)
     page.wait_for_function(f"{S}.link.state === 'stopped'", timeout=TIMEOUT_MS)   # its pty is never reopened
     assert "the virtual pen stopped" in page.inner_text("#link-text")
+    assert "needlepen web: lost the pen at" in said(web["proc"])
     assert page.is_disabled("#start")
     a = send_past_the_buttons(page, "start")
     assert not a["ok"] and a["text"].startswith("not sent"), a

@@ -34,8 +34,8 @@ examples:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("web", help="a local web page: live charts and controls for a pen, and the simulator",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", help="the pen's serial port, or auto: the one pen on USB (default auto; "
-                                  "not with --virtual)")
+    p.add_argument("--port", help="the pen's serial port, or auto: the one pen on USB (default "
+                                  "$NEEDLEPEN_PORT, else auto; not with --virtual)")
     p.add_argument("--virtual", action="store_true",
                    help="start a virtual pen and show the simulator's levers (skin, faults, buttons)")
     p.add_argument("--dir", default=os.path.join("out", "virtual-pen"),
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.virtual and args.port:
         return _fail("--port and --virtual exclude each other; give one")
     if not 1 <= args.rate <= 50:
-        return _fail(f"--rate {args.rate} is outside 1-50 Hz; the pen's telemetry runs at 1 to 50 lines a second")
+        return _fail(f"--rate {args.rate} is outside the pen's telemetry rates, 1-50 Hz; give one of those")
     if not 0 <= args.http <= 65535:
         return _fail(f"--http {args.http} is no TCP port; give 1-65535, or 0 for any free one")
     try:
@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
         sock.bind(("127.0.0.1", args.http))
     except OSError as e:
         sock.close()
-        return _fail(f"cannot listen on 127.0.0.1:{args.http} ({e.strerror}): another needlepen web? "
-                     f"Choose another port with --http, or --http 0")
+        return _fail(f"cannot listen on 127.0.0.1:{args.http} ({e.strerror}; another needlepen web?); "
+                     f"choose another port with --http, or --http 0 for any free one")
     sock.listen(64)
     http_port = sock.getsockname()[1]
 
     vpen = None
-    port = args.port or "auto"
+    port = args.port or os.environ.get("NEEDLEPEN_PORT") or "auto"
     if args.virtual:
         from host_tools.web.virtual import VirtualPen, VirtualPenError
         vpen = VirtualPen(args.dir, fresh=args.fresh)

@@ -64,3 +64,11 @@ FAULTS: dict[str, tuple[str, str, str]] = {
 CLEARING = ("A latched fault clears only when its cause is gone, the motor is commanded off, and someone "
             "asks: a long press (1.5 s) of the power button, or Clear.  After a clear the motor stays off "
             "until an explicit start.")
+
+
+def firmware_lines() -> dict[str, str]:
+    """The firmware's own one line per fault (pen/faults.py): what the page
+    shows for a fault that docs/faults.md does not describe (yet)."""
+    import pen  # noqa: F401  (the MicroPython stand-ins)
+    from pen import faults
+    return {name: text for _, name, text in faults.FAULTS}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -88,11 +89,15 @@ class WebApp:
         self.scenarios = list_scenarios()
         self.levers = sim_levers(None) if virtual else None
         self.started = time.time()
+        self.said: str | None = None
 
     # ---- fan-out ---------------------------------------------------------------------
     def publish(self, msg: Message) -> None:
         if msg.get("type") in ("answer", "note"):
             self.activity.append(msg)
+        if msg.get("type") == "link" and msg.get("state") != "connecting" and msg.get("message") != self.said:
+            self.said = msg.get("message")       # the terminal that started us hears it too
+            print(f"needlepen web: {self.said}", file=sys.stderr, flush=True)
         text = json.dumps(msg)
         tele = msg.get("type") == "T"
         for tab in list(self.tabs.values()):
@@ -160,6 +165,7 @@ class WebApp:
         await ws.prepare(request)
         tab = Tab(next(self.counter), ws)
         hello = {"type": "hello", "tab": tab.n, "virtual": self.virtual, "faults": faults.FAULTS,
+                 "fault_lines": faults.firmware_lines(),
                  "clearing": faults.CLEARING, "levers": self.levers, "scenarios": self.scenarios,
                  "rate_hz": self.bridge.rate_hz, "server_time": time.time()}
         for msg in [hello, *self.bridge.snapshot(), *self.sims.snapshot(),

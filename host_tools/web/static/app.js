@@ -268,7 +268,7 @@ function send(line) {
 }
 
 function hello(m) {
-  S.tab = m.tab; S.virtual = m.virtual; S.faultsDoc = m.faults; S.levers = m.levers;
+  S.tab = m.tab; S.virtual = m.virtual; S.faultsDoc = m.faults; S.faultLines = m.fault_lines; S.levers = m.levers;
   S.scenarios = m.scenarios; S.rate = m.rate_hz; S.connected = true;
   document.title = `needlepen (tab ${m.tab})`;
   $("clearing").textContent = m.clearing;
@@ -376,14 +376,14 @@ setInterval(session, 1000);
 
 function renderFaults(latched) {
   $("latched").innerHTML = latched.length ? latched.map((n) => {
-    const [cause, , gone] = S.faultsDoc[n] || ["(not in this page's table)", "", "?"];
+    const [cause, , gone] = S.faultsDoc[n] || [S.faultLines[n] || n, "", "see docs/faults.md"];
     return `<div class="fault-card" data-fault="${esc(n)}"><b>${esc(n)}</b> latched: ${esc(cause)}.
-      <div class="how">Clears when its cause is gone (${esc(gone)}), the motor is off, and you press Clear.</div></div>`;
+      <div class="how">Cause gone when: ${esc(gone)}. Then, with the motor off, press Clear faults.</div></div>`;
   }).join("") : `<div class="none">no fault latched</div>`;
-  const names = Object.keys(S.faultsDoc);
+  const names = [...new Set([...Object.keys(S.faultsDoc), ...Object.keys(S.faultLines || {})])];
   names.sort((a, b) => (latched.includes(b) - latched.includes(a)));
   $("faults").querySelector("tbody").innerHTML = names.map((n) => {
-    const [cause, detect, gone] = S.faultsDoc[n];
+    const [cause, detect, gone] = S.faultsDoc[n] || [S.faultLines[n], "", "(not in docs/faults.md yet)"];
     return `<tr class="${latched.includes(n) ? "latched" : ""}" data-fault="${esc(n)}"><td>${esc(n)}</td><td>${esc(cause)}</td><td>${esc(detect)}</td><td>${esc(gone)}</td></tr>`;
   }).join("");
 }
