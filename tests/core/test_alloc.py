@@ -86,6 +86,17 @@ def phases():
         b.m[T.C_ZONE_LO_UM] = 1000
         b.m[T.C_ZONE_HI_UM] = 500
 
+    def lower(b):                          # braking to a lower level: no current read
+        b.set_sensors(current_ma=0)
+        b.core.set_level(1)
+
+    def short(b):                          # at level 6, 20 % short, duty saturated
+        b.set_sensors(vbat_mv=(251 * 160 + 25000) * 65536 // (10 * b.m[T.P_DUTY_MAX]), current_ma=1000)
+        b.tach_sps(160)
+
+    def limit(b):                          # above the current limit
+        b.set_sensors(current_ma=1700)
+
     def restore(b):
         b.set_sensors()
         b.tach_sps(0)
@@ -110,6 +121,12 @@ def phases():
         ("restore", restore, 50, False), ("start", start, 400, True), ("stall", stall, 50, False),
         ("restore", restore, 50, False), ("empty window", empty, 100, False), ("restore", restore, 100, False),
         ("over depth", fault({"depth_um": 2400}), 100, False),
+        # issue 13: the back-EMF constant learned (level change above), braking,
+        # the current limit, the shortfall warning and fault
+        ("restore", restore, 100, False), ("start", start, 600, True), ("lower", lower, 400, False),
+        ("restore", restore, 50, False), ("start", start, 600, True), ("limit", limit, 200, True),
+        ("restore", restore, 50, False), ("start", start, 600, True), ("level", level, 600, True),
+        ("shortfall", short, 3500, False),
     )
 
 
