@@ -44,8 +44,8 @@ USER_TIMEOUT_S = 15.0    # a command's answer (log streams take a while)
 
 # USB serial ports a pen shows up as (vendor id -> what): the RP2040's own
 # USB (MicroPython's), Espressif's native USB, and the bridges ESP32 modules use.
-PEN_USB_VENDORS = {0x2E8A: "RP2040 (MicroPython)", 0x303A: "Espressif USB", 0x10C4: "CP210x bridge",
-                   0x1A86: "CH340 bridge", 0x0403: "FTDI bridge"}
+PEN_USB_VENDORS = {0x2E8A: "RP2040 (MicroPython)", 0xF055: "MicroPython", 0x303A: "Espressif USB",
+                   0x10C4: "CP210x bridge", 0x1A86: "CH340 bridge", 0x0403: "FTDI bridge"}
 
 
 # ---- finding the port and who holds it -------------------------------------------------

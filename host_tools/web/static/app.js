@@ -582,7 +582,8 @@ function simPlot(m) {
   }
   const axis = (i, title) => ({domain: dom(i), title: {text: title, font: {size: 10}}, tickfont: {size: 9}, zeroline: false});
   const layout = {
-    margin: {l: 54, r: 50, t: 22, b: 34}, showlegend: true, legend: {orientation: "h", y: -0.06, font: {size: 10}},
+    margin: {l: 54, r: 50, t: 34, b: 40}, showlegend: true,
+    legend: {orientation: "h", x: 0, y: 1.01, yanchor: "bottom", font: {size: 10}},
     xaxis: {title: {text: "scenario time, s"}, anchor: "y5"},
     yaxis: axis(0, "strokes/s"), yaxis2: axis(1, "duty %"), yaxis3: axis(2, "mA"), yaxis4: axis(3, "mm"),
     yaxis5: axis(4, "V"),
