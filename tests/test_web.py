@@ -372,6 +372,17 @@ def test_the_page_drives_the_virtual_pen(page: Any, web: dict) -> None:
     assert "no fault latched" in page.inner_text("#latched")
     time.sleep(1.0)
     assert page.evaluate(f"{S}.tele.st") == "idle" and last(page, "chart-duty") == 0
+    # a reset from the command field: the pen restarts, the page stays connected and charting
+    page.fill("#raw", "reset")
+    send(page, "#send-raw")
+    page.wait_for_function(f"{S}.activity.some(m => m.type === 'note' && m.text.startsWith('needlepen: running'))",
+                           timeout=TIMEOUT_MS)
+    n = page.evaluate(f"{S}.points")
+    page.wait_for_function(f"{S}.points > {n + 10}", timeout=TIMEOUT_MS)
+    assert page.evaluate(f"{S}.link.state") == "connected" and page.evaluate(f"{S}.tele.st") == "idle"
+    page.fill("#raw", "maintenance")
+    a = send(page, "#send-raw", expect_ok=False)
+    assert a["code"] == "not_sent" and "needlepen maintenance" in a["text"]
     assert not page.errors, page.errors
 
 

@@ -171,8 +171,12 @@ def check_line(line: str) -> str | None:
         return "empty command"
     if any(ord(c) < 0x20 for c in line):
         return "one command per line (no control characters)"
-    if line.split()[0].lower() == "tele":
+    word = line.split()[0].lower()
+    if word == "tele":
         return "telemetry is the web server's (it switches it on while a tab watches)"
+    if word == "maintenance":
+        return ("not from the page: maintenance mode is for copying files; stop needlepen web (it holds the "
+                "port), then use needlepen maintenance or needlepen deploy")
     return None
 
 
@@ -216,6 +220,7 @@ class Bridge:
         self.want_log = True
         self.next_status = 0.0
         self.next_log = 0.0
+        self.quiet_until = 0.0      # after a reset: wait for the pen's start-up line before asking anything
 
     # ---- used from the server's thread --------------------------------------------------
     def start(self) -> None:
@@ -361,6 +366,9 @@ class Bridge:
     def _service(self) -> None:
         link = self.link
         assert link is not None
+        if time.monotonic() < self.quiet_until:
+            link.pump(0.05)                # the pen is restarting: commands wait (and go stale after STALE_S)
+            return
         while True:
             try:
                 job = self.jobs.get_nowait()
@@ -396,6 +404,9 @@ class Bridge:
         if a.ok and len(words) >= 3 and words[0].lower() == "sim" and words[1] == "skin":
             self.tissue = words[2]
         self.publish(self._answer(job, a.ok, a.code, a.text, a))
+        if a.ok and words[0].lower() == "reset":
+            self.quiet_until = time.monotonic() + 10.0
+            self.tele_on = False
         self.want_status = True
         if words[0].lower() in ("start", "stop", "clear", "reset", "maintenance", "sim", "set", "zone",
                                 "service", "log"):
@@ -446,6 +457,7 @@ class Bridge:
         elif line.startswith("needlepen: running"):
             # the pen (re)booted: telemetry is off again, the virtual plant is new
             self.tele_on = False
+            self.quiet_until = 0.0
             self.tissue = "none"
             self.want_status = self.want_log = True
             self.publish({"type": "note", "text": line, "time": rx})
