@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import struct
 import subprocess
 import tempfile
 import time
@@ -51,6 +52,8 @@ SIM_FILES = ("__init__.py", "plant.py", "hal.py", "virtual.py", "faults.py", "cl
 
 PROBE_S = 1.5            # a running firmware answers `status` within this
 BACK_S = 15.0            # a maintenance reset brings the pen back to its REPL within this
+RAW_S = 6.0              # Ctrl-C, Ctrl-A: a MicroPython shows its raw REPL within this
+IO_S = 10.0              # then every read of mpremote's waits at most this (its own per-byte limit)
 _MAINT_LINES = ("needlepen: maintenance mode", "needlepen: speed-down held at power-on")
 # the module with the port's mark_reset(kind): a planned reset is not a watchdog reset
 _MARK_MODULE = {"rp2": "hal.rp2", "esp32": "hal.esp32", "sim": "sim.virtual"}
@@ -320,6 +323,38 @@ def _reopen(port: str, reopen: Callable[[], serial.Serial], deadline: float) -> 
         time.sleep(0.2)
 
 
+_RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+
+
+def enter_raw_repl(t: Any, port: str, seconds: float = RAW_S) -> None:
+    """mpremote's enter_raw_repl(soft_reset=False), bounded: its own waits
+    forever on a silent pseudo-terminal (a blocking read).  Ctrl-C stops a
+    running program (the firmware turns the motor off), Ctrl-A asks for the
+    raw REPL; its banner is read up to the prompt, which mpremote reads."""
+    from host_tools.link import LinkError
+    ser = t.serial
+    ser.timeout = 0.05
+    start = time.monotonic()
+    got = b""
+    tries = 0
+    while not got.endswith(_RAW_BANNER):
+        now = time.monotonic()
+        if now - start > seconds:
+            heard = f"it printed {got[-60:]!r}" if got else "it said nothing"
+            raise LinkError(f"no MicroPython REPL answered on {port} within {seconds:.0f} s (Ctrl-C, Ctrl-A "
+                            f"sent; {heard}): is a board with MicroPython there? (needlepen ports lists "
+                            f"the ports; README: Flash a pen)")
+        if tries == 0 or (tries == 1 and now - start > seconds / 2):
+            ser.write(b"\r\x03")               # Ctrl-C: interrupt the firmware (motor off)
+            time.sleep(0.1)
+            ser.reset_input_buffer()
+            ser.write(b"\r\x01")               # Ctrl-A: the raw REPL
+            got, tries = b"", tries + 1
+        got += ser.read(1)
+    t.in_raw_repl = True
+    ser.timeout = IO_S
+
+
 def _maintenance_boot(t: Any, port: str, out: Callable[[str], None] | None) -> Any:
     """Step 1: bring a pen that runs the firmware into maintenance mode.
     Returns the transport to go on with (a new one if the port was reopened),
@@ -353,7 +388,7 @@ def _maintenance_boot(t: Any, port: str, out: Callable[[str], None] | None) -> A
             _say(out, f"  {line or 'at its REPL (no maintenance banner seen)'}")
         return current[0]
     finally:
-        current[0].serial.timeout = None          # mpremote reads blocking
+        current[0].serial.timeout = IO_S          # mpremote's reads: bounded (a silent pen ends them)
 
 
 def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], None] | None = print,
@@ -368,12 +403,14 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
     _say(out, f"deploying {len(files)} files ({total / 1024:.0f} KB, {'.mpy' if mpy else 'source'}) "
               f"for board '{board_name}' to {port}")
     try:
-        t = SerialTransport(port, baudrate=115200)
-    except Exception as e:          # serial.SerialException and friends
+        t = SerialTransport(port, baudrate=115200, timeout=IO_S)
+    except Exception as e:          # mpremote says "failed to access": ask pyserial why (busy, missing)
+        from host_tools.link import open_serial
+        open_serial(port).close()
         raise DeployError(f"cannot open {port}: {e}") from None
     try:
         t = _maintenance_boot(t, port, out)
-        t.enter_raw_repl(soft_reset=False)       # (a running firmware: Ctrl-C turns the motor off)
+        enter_raw_repl(t, port)                  # (a running firmware: Ctrl-C turns the motor off)
         _say(out, "  raw REPL")
         pen_id, pen_keyed = json.loads(t.exec(_ID_SCRIPT).decode().strip())
         key = keys.get(pen_id)
@@ -416,8 +453,9 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
             t.exec_raw_no_follow("import time, machine\ntime.sleep_ms(50)\nmachine.reset()")
             _say(out, "  pen reset" + (" (planned)" if marked == "marked" else f" (not marked: {marked})") +
                  ": it boots the new firmware with the motor off")
-    except (TransportError, serial.SerialException) as e:
-        raise DeployError(f"lost the pen during the deploy ({e}); it keeps the motor disabled until "
+    except (TransportError, OSError, struct.error, ValueError) as e:   # (serial.SerialException is an OSError)
+        what = " ".join(str(e).split())[:200] or type(e).__name__
+        raise DeployError(f"lost the pen during the deploy ({what}); it keeps the motor disabled until "
                           f"a deploy completes") from None
     finally:
         try:

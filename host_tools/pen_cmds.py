@@ -8,13 +8,17 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from host_tools import boardfile
-from host_tools.link import LinkError, PenLink
+from host_tools import boardfile, ports
+from host_tools.link import LinkError, PenLink, PortOpenError, open_serial
 
-PORT_HELP = "the pen's serial port (e.g. /dev/ttyACM0), or the port a virtual pen printed"
+PORT_HELP = ("the pen's serial port (/dev/ttyACM0, COM3, the port a virtual pen printed), or auto: the one "
+             "pen on USB (needlepen ports lists them); default: $NEEDLEPEN_PORT")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -34,37 +38,37 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("service", help="service functions: calibration, hard-limit override",
                        description=SERVICE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
     p.add_argument("action", choices=["cal", "limits", "unlock", "lock"], help="what to do")
     p.add_argument("args", nargs="*", help="cal: KEY COUNTS; limits: MIN_UM MAX_UM")
     p.set_defaults(run=run_service)
 
     p = sub.add_parser("status", help="print the pen's status once", description=STATUS_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=run_status)
 
     p = sub.add_parser("log", help="fetch the pen's event and fault log", description=LOG_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
     p.add_argument("-n", type=int, default=50, help="the last N events (default 50)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(run=run_log)
 
     p = sub.add_parser("reset", help="reset the pen (a planned reset, not a watchdog one)",
                        description=RESET_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
     p.set_defaults(run=run_reset)
 
     p = sub.add_parser("maintenance", help="reset the pen into maintenance mode (motor disabled, REPL free)",
                        description=MAINTENANCE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
     p.set_defaults(run=run_maintenance)
 
     p = sub.add_parser("console", help="live telemetry and control", description=CONSOLE_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--port", required=True, help=PORT_HELP)
+    p.add_argument("--port", help=PORT_HELP)
     p.add_argument("--lines", action="store_true",
                    help="line mode even on a terminal: commands from stdin, answers on stdout")
     p.add_argument("--json", action="store_true", help="line mode output as JSON lines")
@@ -186,36 +190,77 @@ the console.  Runs until interrupted.
 
 # ---- deploy ------------------------------------------------------------------------
 
-def _board_on_pen(port: str) -> str | None:
+def _board_on_pen(port: str) -> tuple[str | None, str]:
+    """The board file the pen was deployed with, or None and why not.  A
+    port that cannot be opened (busy, missing) is an error of its own."""
     try:
         with PenLink(port, restart=True) as link:
             a = link.command("info")
-            return a.json().get("board_file") if a.ok else None
-    except LinkError:
-        return None
+            board = a.json().get("board_file") if a.ok else None
+            if isinstance(board, str) and board:
+                return board, ""
+            return None, f"its info names no board ({a.text[:80]})"
+    except PortOpenError:
+        raise
+    except LinkError as e:
+        return None, str(e)
+    except (ValueError, AttributeError) as e:
+        return None, f"its info is not readable ({e})"
+
+
+def _stage_problem(directory: str) -> str | None:
+    """Why --stage DIR cannot take the staged files, if it cannot."""
+    if not directory.strip():
+        return "--stage is empty; give a directory"
+    problem = _writable_dir_problem(Path(directory), "--stage")
+    return problem and problem + "; give a new or an existing directory you can write to"
 
 
 def run_deploy(args: argparse.Namespace) -> int:
     from host_tools.deploy import DeployError, deploy, write_stage
+    if args.board is not None:
+        try:
+            boardfile.load(args.board)
+        except ValueError as e:
+            print(f"needlepen deploy: --board: {e}", file=sys.stderr)
+            return 2
     if args.stage:
+        problem = _stage_problem(args.stage)
+        if problem:
+            print(f"needlepen deploy: {problem}", file=sys.stderr)
+            return 2
         try:
             cmds = write_stage(args.stage, args.board or "virtual", args.mpy, args.pen_id)
+        except OSError as e:
+            print(f"needlepen deploy: cannot write {args.stage}: {e.strerror or e}; give a directory you can "
+                  f"write to", file=sys.stderr)
+            return 2
         except (DeployError, ValueError) as e:
             print(f"needlepen deploy: {e}", file=sys.stderr)
             return 1
         print(f"staged in {args.stage}; to copy it by hand:\n" + "\n".join("  " + c for c in cmds))
         return 0
-    if not args.port:
-        print("needlepen deploy: --port is required (or --stage DIR)", file=sys.stderr)
+    if args.pen_id:
+        print("needlepen deploy: --pen-id goes with --stage DIR (a deploy reads the id from the pen)",
+              file=sys.stderr)
         return 2
+    if not args.port and not os.environ.get(ports.ENV):
+        print(f"needlepen deploy: no port: give --port P (needlepen ports lists them), --port auto, set "
+              f"{ports.ENV}, or --stage DIR", file=sys.stderr)
+        return 2
+    port = ports.resolve(args.port)
     board = args.board
     if board is None:
-        board = _board_on_pen(args.port) or "virtual"
+        # never guess: a freshly flashed board must not get another board's files
+        board, why = _board_on_pen(port)
+        if board is None:
+            print(f"needlepen deploy: no pen answered on {port}: give --board NAME (needlepen boards lists "
+                  f"them); {why.split('; ')[0]}", file=sys.stderr)
+            return 2
         print(f"board: {board} (from the pen; use --board to choose)")
     try:
-        boardfile.load(board)
-        deploy(args.port, board, mpy=args.mpy, reset=not args.no_reset)
-    except (DeployError, ValueError) as e:
+        deploy(port, board, mpy=args.mpy, reset=not args.no_reset)
+    except DeployError as e:
         print(f"needlepen deploy: {e}", file=sys.stderr)
         return 1
     print("done")
@@ -224,18 +269,18 @@ def run_deploy(args: argparse.Namespace) -> int:
 
 # ---- status and log ------------------------------------------------------------------
 
-def _open(port: str) -> PenLink:
-    try:
-        return PenLink(port)
-    except LinkError as e:
-        print(f"needlepen: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
+def _open(port: str | None) -> PenLink:
+    """The link to the pen on --port (or $NEEDLEPEN_PORT, or auto).  Its
+    LinkErrors (no port, busy, silent, gone) end the command in cli.main:
+    one line, exit 2."""
+    return PenLink(ports.resolve(port))
 
 
-def format_status(s: dict[str, Any]) -> str:
+def format_status(s: dict[str, Any], red: bool = False) -> str:
+    from host_tools.console import paint
     lo, hi = s["limit_um"]
     lines = [
-        f"state     {s['state']}" + (f"  FAULTS: {', '.join(s['faults'])}" if s["faults"] else ""),
+        f"state     {s['state']}" + (paint(f"  FAULTS: {', '.join(s['faults'])}", "1;31", red) if s["faults"] else ""),
         f"speed     level {s['level']}/{s['levels']}: {s['rate_sps']:.1f} strokes/s (target {s['target_sps']:.0f})",
         f"depth     {s['depth_um'] / 1000:.2f} mm measured, {s['depth_target_um'] / 1000:.2f} mm target, "
         f"limit {lo / 1000:.2f}-{hi / 1000:.2f} mm ({s['zone']}, {s['profile']})",
@@ -254,28 +299,43 @@ def format_status(s: dict[str, Any]) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from host_tools.console import colour
     with _open(args.port) as link:
         a = link.command("status")
     if not a.ok:
         print(f"needlepen status: {a.code} {a.text}", file=sys.stderr)
         return 1
-    s = a.json()
-    print(json.dumps(s) if args.json else format_status(s))
+    try:
+        s = a.json()
+        text = json.dumps(s) if args.json else format_status(s, colour(sys.stdout))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        print(f"needlepen status: the pen's status is not what this version reads: {a.text[:80]!r}; "
+              f"deploy the current firmware (needlepen deploy)", file=sys.stderr)
+        return 1
+    print(text)                          # --json: the pen's status object itself, one line
     return 0
 
 
+LOG_MAX = 200            # the pen keeps at most this many per `log`
+
+
 def run_log(args: argparse.Namespace) -> int:
+    if not 1 <= args.n <= LOG_MAX:
+        print(f"needlepen log: -n {args.n}: from 1 to {LOG_MAX} events", file=sys.stderr)
+        return 2
     with _open(args.port) as link:
-        a = link.command(f"log {max(0, args.n)}", timeout=15)
+        a = link.command(f"log {args.n}", timeout=15)
     if not a.ok:
         print(f"needlepen log: {a.code} {a.text}", file=sys.stderr)
         return 1
     for line in a.lines:
-        e = json.loads(line)
-        if args.json:
-            print(json.dumps(e))
-        else:
-            print(f"#{e['seq']:<5} boot {e['boot']:<3} {e['ms'] / 1000:10.3f} s  {e['kind']:10} {e['detail']}")
+        try:
+            e = json.loads(line)
+            text = json.dumps(e) if args.json else (f"#{e['seq']:<5} boot {e['boot']:<3} {e['ms'] / 1000:10.3f} s"
+                                                     f"  {e['kind']:10} {e['detail']}")
+        except (ValueError, KeyError, TypeError):
+            text = json.dumps({"raw": line}) if args.json else f"?      {line}"    # a line this version cannot read
+        print(text)
     return 0
 
 
@@ -292,8 +352,6 @@ def run_reset(args: argparse.Namespace) -> int:
 
 
 def run_maintenance(args: argparse.Namespace) -> int:
-    import serial
-
     from host_tools.deploy import DeployError, await_repl
     with _open(args.port) as link:
         a = link.command("maintenance")
@@ -302,13 +360,13 @@ def run_maintenance(args: argparse.Namespace) -> int:
             return 1
         print(a.text, flush=True)
         try:
-            link.ser, back, line = await_repl(link.ser, args.port, lambda: serial.Serial(args.port, 115200),
+            link.ser, back, line = await_repl(link.ser, link.port, lambda: open_serial(link.port, timeout=None),
                                               lambda s: print(s.strip(), flush=True), link.buf)
         except DeployError as e:
             print(f"needlepen maintenance: {e}", file=sys.stderr)
             return 1
     if not back:
-        print(f"needlepen maintenance: the pen did not come back to its REPL (still at {args.port}?)",
+        print(f"needlepen maintenance: the pen did not come back to its REPL (still at {link.port}?)",
               file=sys.stderr)
         return 1
     print(line or "the pen is at its REPL (its maintenance line went out before the port was back)")
@@ -354,48 +412,197 @@ def run_service(args: argparse.Namespace) -> int:
 
 # ---- console ---------------------------------------------------------------------------
 
+WAIT_MAX_S = 600.0       # the longest `wait` a console script may ask for
+
+
+class ScriptError(Exception):
+    """A console input line the host cannot use (not the pen's refusal)."""
+
+
+def wait_seconds(words: list[str]) -> float:
+    """The seconds of a `wait SECONDS` line: a number from 0 to WAIT_MAX_S."""
+    if len(words) != 2:
+        raise ScriptError("usage: wait SECONDS")
+    try:
+        seconds = float(words[1])
+    except ValueError:
+        raise ScriptError(f"wait {words[1]!r}: not a number of seconds") from None
+    if not 0 <= seconds <= WAIT_MAX_S:           # (nan is neither)
+        raise ScriptError(f"wait {words[1]}: seconds from 0 to {WAIT_MAX_S:.0f} (the longest wait)")
+    return seconds
+
+
+def answer_value(text: str) -> Any:
+    """An answer's text, parsed when it is JSON (status, info, get): a
+    script's JSON line holds the pen's object, not JSON in a string."""
+    if text[:1] in ("{", "["):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _script_lines() -> Iterator[tuple[int, str]]:
+    """Lines of a console script on stdin: (number, text).  Bytes that are
+    not UTF-8 end the script (ScriptError), as a wrong line would."""
+    stdin = sys.stdin
+    if stdin is None:                            # started with stdin closed: an empty script
+        return
+    source = getattr(stdin, "buffer", None)
+    for n, raw in enumerate(source if source is not None else stdin, 1):
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ScriptError(f"line {n} is not UTF-8 text ({raw[:40]!r})") from None
+        else:
+            text = raw
+        yield n, text
+
+
+def _typed_lines() -> Iterator[tuple[int, str]]:
+    """Lines typed on a terminal, with line editing and history (readline)."""
+    try:
+        import readline  # noqa: F401  (input() edits lines and keeps history with it loaded)
+    except ImportError:
+        pass
+    n = 0
+    while True:
+        try:
+            line = input("> ")
+        except EOFError:
+            print()
+            return
+        n += 1
+        yield n, line
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):                # closed
+        return False
+
+
 def run_console(args: argparse.Namespace) -> int:
+    if not 1 <= args.rate <= 50:
+        print(f"needlepen console: --rate {args.rate}: telemetry runs at 1 to 50 Hz", file=sys.stderr)
+        return 2
     with _open(args.port) as link:
-        if args.lines or args.json or not sys.stdin.isatty():
+        if args.lines or args.json or not _stdin_is_tty():
             return _console_lines(link, args)
         from host_tools.console import interactive
         return interactive(link, args.rate)
 
 
 def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
-    def out(obj: dict[str, Any], text: str) -> None:
-        print(json.dumps(obj) if args.json else text, flush=True)
+    from host_tools.console import colour, paint
+    typed = _stdin_is_tty()                      # a person at a terminal, else a script
+    red = colour(sys.stdout) and not args.json
+
+    def out(obj: dict[str, Any], text: str, alarm: bool = False) -> None:
+        print(json.dumps(obj) if args.json else paint(text, "31", red and alarm), flush=True)
 
     link.command(f"tele on {args.rate}")
-    failed = 0
-    for raw in sys.stdin:
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.split()[0] == "wait":
-            try:
-                seconds = float(line.split()[1])
-            except (IndexError, ValueError):
-                out({"error": "usage: wait SECONDS"}, "usage: wait SECONDS")
+    failed, bad_script = 0, False
+    try:
+        for n, raw in (_typed_lines() if typed else _script_lines()):
+            line = raw.strip()
+            if not line or line.startswith("#"):
                 continue
-            link.telemetry.clear()
-            link.pump(seconds)
-            for t in link.telemetry:
-                out({"telemetry": t}, "T " + json.dumps(t))
-            continue
-        a = link.command(line, timeout=15)
-        for extra in a.lines:
-            out({"line": json.loads(extra)}, "L " + extra)
-        failed += not a.ok
-        out({"command": line, "ok": a.ok, "code": a.code, "answer": a.text},
-            ("OK " if a.ok else f"ERR {a.code} ") + a.text)
-    link.command("tele off")
-    return 1 if failed else 0
+            words = line.split()
+            if words[0] == "wait":
+                try:
+                    seconds = wait_seconds(words)
+                except ScriptError as e:
+                    if not typed:
+                        raise ScriptError(f"line {n}: {e}") from None
+                    out({"error": str(e)}, str(e), True)
+                    continue
+                link.telemetry.clear()
+                link.pump(seconds)
+                for t in link.telemetry:
+                    out({"telemetry": t}, "T " + json.dumps(t), bool(t.get("f")))
+                continue
+            a = link.command(line, timeout=15)
+            for extra in a.lines:
+                out({"line": answer_value(extra)}, "L " + extra)
+            failed += not a.ok
+            out({"command": line, "ok": a.ok, "code": a.code, "answer": answer_value(a.text)},
+                ("OK " if a.ok else f"ERR {a.code} ") + a.text, not a.ok)
+    except ScriptError as e:
+        print(f"needlepen console: stdin {e}; the script stops here (and the motor)", file=sys.stderr)
+        bad_script = True
+    finally:
+        if not typed:                            # a script's end never leaves the motor running
+            failed += _stop_at_end(link, out)
+        try:
+            link.command("tele off")
+        except LinkError:
+            pass
+    return 2 if bad_script else 1 if failed else 0
+
+
+def _stop_at_end(link: PenLink, out: Callable[..., None]) -> int:
+    try:
+        a = link.command("stop")
+    except LinkError as e:
+        print(f"needlepen console: could not stop the motor at the end of the script: {e}", file=sys.stderr)
+        return 0                                 # (the error that got us here is reported)
+    out({"end_of_input": "stop", "ok": a.ok, "code": a.code, "answer": a.text},
+        "end of input: stop: " + ("OK " if a.ok else f"ERR {a.code} ") + a.text, not a.ok)
+    return 0 if a.ok else 1
 
 
 # ---- virtual pen -------------------------------------------------------------------------
 
+def _writable_dir_problem(path: Path, what: str) -> str | None:
+    """Why `path` cannot be a directory we write in; makes it if it can."""
+    if path.exists() and not path.is_dir():
+        return f"{what} {path} is a file, not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        return f"{what} {path}: cannot write there ({e.strerror or e})"
+    return None
+
+
+def vpen_paths_problem(directory: str, link: str | None) -> str | None:
+    """What is wrong with virtual-pen's --dir and --link, before anything is
+    written (--link replaces a symlink only, never a file or directory)."""
+    if not directory.strip():
+        return "--dir is empty; give the pen's filesystem directory"
+    problem = _writable_dir_problem(Path(directory), "--dir")
+    if problem:
+        return problem + "; give a directory for the pen's filesystem"
+    if link is None:
+        return None
+    lp = Path(link)
+    if not link.strip() or link.endswith(os.sep):
+        return f"--link {link!r}: give a path for the symlink, not a directory"
+    if os.path.lexists(lp) and not lp.is_symlink():
+        kind = "a directory" if lp.is_dir() else "a file"
+        return f"--link {link} is {kind}, not a symlink; give a new path (only a symlink is replaced)"
+    parent = lp.parent
+    if not parent.is_dir():
+        return f"--link {link}: its directory {parent} does not exist"
+    probe = parent / f".needlepen-link-probe-{os.getpid()}"
+    try:
+        os.symlink("probe", probe)
+        os.unlink(probe)
+    except OSError as e:
+        return f"--link {link}: cannot make a symlink in {parent}: {e.strerror or e}"
+    return None
+
+
 def run_virtual_pen(args: argparse.Namespace) -> int:
+    problem = vpen_paths_problem(args.dir, args.link)
+    if problem:
+        print(f"needlepen virtual-pen: {problem}", file=sys.stderr)
+        return 2
     from host_tools.virtualpen import BOOT, FlashInUse, Supervisor, claim_flash, micropython_bin, prepare_flash
     try:
         _held = claim_flash(args.dir)      # the lock lasts as long as this process

@@ -18,7 +18,7 @@ import pytest
 import serial
 from vpen import needlepen
 
-from host_tools.deploy import _maintenance_boot, await_repl
+from host_tools.deploy import IO_S, _maintenance_boot, await_repl
 from host_tools.link import LinkError, PenLink
 
 BANNER = b"needlepen: maintenance mode (asked for over the serial link): motor disabled, no watchdog\r\n"
@@ -79,7 +79,7 @@ def test_a_pen_at_the_repl_is_not_taken_for_the_firmware() -> None:
     # the REPL echoes "status" and fails on it: no "OK {" line
     port = FakePort({b"status": [b"status\r\nTraceback (most recent call last):\r\nNameError: status\r\n>>> "]})
     t, said = _boot(port)
-    assert t.serial is port and port.timeout is None          # mpremote reads blocking again
+    assert t.serial is port and port.timeout == IO_S          # mpremote reads again, bounded
     assert b"maintenance" not in port.written
     assert any("does not answer the protocol" in s and "Ctrl-C" in s for s in said)
 
@@ -98,7 +98,7 @@ def test_a_running_motor_is_stopped_then_maintenance_asked_again() -> None:
                                       b"OK maintenance: resetting into maintenance mode\r\n" + BANNER + REPL],
                      b"stop": [b"OK stop\r\n"]})
     t, said = _boot(port)
-    assert t.serial is port and port.timeout is None
+    assert t.serial is port and port.timeout == IO_S
     assert [w for w in port.written if w] == [b"status", b"maintenance", b"stop", b"maintenance"]
     assert any("stopping it" in s for s in said)
     assert said[-1].strip() == BANNER.decode().strip()
@@ -166,8 +166,10 @@ def test_maintenance_command_then_reset(vpen: tuple[str, Path]) -> None:
 
 def test_deploy_onto_a_running_pen_goes_through_the_maintenance_boot(vpen: tuple[str, Path]) -> None:
     port, flash = vpen
-    r = needlepen("console", "--port", port, "--json", stdin="clear\nstart\nwait 0.5\n")
-    assert r.returncode == 0, r.stdout + r.stderr
+    with PenLink(port) as link:         # (a console script would stop the motor at its end)
+        link.must("clear")
+        link.must("start")
+    time.sleep(0.5)
     assert json.loads(needlepen("status", "--port", port, "--json").stdout)["state"] == "running"
     r = needlepen("deploy", "--port", port, "--board", "virtual")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -42,7 +42,7 @@ def test_the_readme_mpremote_recipe_deploys_a_pen(tmp_path: Path) -> None:
         assert s["faults"] == ["settings"] and s["duty"] == 0, s
         r = needlepen("console", "--port", port, "--json", stdin="clear\nstatus\n")
         rows = {x["command"]: x for x in map(json.loads, r.stdout.splitlines()) if "command" in x}
-        assert json.loads(rows["status"]["answer"])["faults"] == []
+        assert rows["status"]["answer"]["faults"] == []
         manifest = json.loads((tmp_path / "flash" / "manifest.json").read_text())
         assert manifest["mpy"] is True and "mac" in manifest
         assert (tmp_path / "flash" / "pen" / "tick.mpy").exists()
