@@ -22,7 +22,7 @@ const clock = (t) => new Date(t * 1000).toLocaleTimeString();
 // chart per update in headless Chromium, docs/web.md).  Plotly draws the
 // simulator's finished runs, where zoom and pan matter more than speed.
 const CHARTS = [
-  {id: "chart-rate", title: "stroke rate, strokes/s", zero: true, shadeKey: true, traces: [
+  {id: "chart-rate", title: "stroke rate, strokes/s", zero: true, traces: [
     {name: "measured", get: (t) => t.rate / 100, color: "#2856c7"},
     {name: "target", get: (t) => t.tgt / 100, color: "#16803c", dash: [6, 4]}]},
   {id: "chart-duty", title: "duty, %", zero: true, traces: [
@@ -143,15 +143,6 @@ class Strip {
     // title and legend
     g.textAlign = "left"; g.textBaseline = "alphabetic"; g.fillStyle = "#1d2330"; g.font = "600 12px system-ui, sans-serif";
     g.fillText(this.spec.title, 8, 15);
-    if (this.spec.shadeKey) {             // what the bands mean
-      let kx = 16 + g.measureText(this.spec.title).width;
-      g.font = "10px system-ui, sans-serif";
-      for (const [color, text] of [[SKIN, S.virtual ? "needles in skin" : "skin contact (estimated)"], [FAULT, "fault"]]) {
-        g.fillStyle = color; g.fillRect(kx, 6, 12, 10);
-        g.fillStyle = "#4b5563"; g.fillText(text, kx + 15, 15);
-        kx += 24 + g.measureText(text).width;
-      }
-    }
     let lx = W - R;
     g.font = "10px system-ui, sans-serif"; g.textAlign = "right";
     for (let k = this.spec.traces.length - 1; k >= 0 && this.spec.traces.length > 1; k--) {
@@ -283,6 +274,7 @@ function hello(m) {
   $("clearing").textContent = m.clearing;
   renderFaults([]);
   $("levers").hidden = !m.virtual;
+  $("key-skin").textContent = m.virtual ? "needles in skin (the skin lever)" : "skin contact (estimated from the motor current)";
   if (m.virtual) setupLevers(m.levers);
   const sel = $("scenario");
   sel.innerHTML = m.scenarios.map((s) => `<option value="${esc(s.name)}">${esc(s.name)} (${s.minutes} min): ${esc(s.description)}</option>`).join("");
