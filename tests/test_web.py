@@ -283,9 +283,13 @@ def test_cli_errors_are_one_line() -> None:
     assert "Traceback" not in r.stderr
 
 
-def test_absent_and_busy_ports_say_so() -> None:
+def test_absent_and_busy_ports_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from host_tools import ports
     from host_tools.web.bridge import Bridge
     seen: list[dict] = []
+    monkeypatch.setattr(ports, "comports", lambda: [])        # no USB serial devices at all
+    assert not Bridge("auto", seen.append)._connect()
+    assert seen[-1]["state"] == "absent" and "retrying" in seen[-1]["message"], seen[-1]
     b = Bridge("/dev/no-such-pen", seen.append)
     assert not b._connect()
     assert seen[-1]["state"] == "absent" and "does not exist" in seen[-1]["message"]

@@ -29,6 +29,7 @@ from typing import Any
 
 import serial
 
+from host_tools import ports
 from host_tools.link import Answer, LinkError, PenLink
 
 Message = dict[str, Any]
@@ -42,23 +43,7 @@ TELE_SILENT_S = 3.0      # no telemetry this long while it should flow: ask agai
 HISTORY_S = 60.0         # telemetry kept for a tab that opens later
 USER_TIMEOUT_S = 15.0    # a command's answer (log streams take a while)
 
-# USB serial ports a pen shows up as (vendor id -> what): the RP2040's own
-# USB (MicroPython's), Espressif's native USB, and the bridges ESP32 modules use.
-PEN_USB_VENDORS = {0x2E8A: "RP2040 (MicroPython)", 0xF055: "MicroPython", 0x303A: "Espressif USB",
-                   0x10C4: "CP210x bridge", 0x1A86: "CH340 bridge", 0x0403: "FTDI bridge"}
-
-
-# ---- finding the port and who holds it -------------------------------------------------
-
-def find_pen_ports() -> list[tuple[str, str]]:
-    """USB serial ports that may be a pen: [(device, description)]."""
-    from serial.tools import list_ports
-    found = []
-    for p in list_ports.comports():
-        if p.vid in PEN_USB_VENDORS:
-            found.append((p.device, f"{PEN_USB_VENDORS[p.vid]}{' ' + p.serial_number if p.serial_number else ''}"))
-    return sorted(found)
-
+# ---- who holds the port ------------------------------------------------------------------
 
 def port_holders(port: str) -> list[tuple[int, str]]:
     """Other processes that have `port` open: [(pid, command line)].  Linux
@@ -303,16 +288,13 @@ class Bridge:
             return False
         port = self.port_arg
         if port == "auto":
-            found = find_pen_ports()
-            if not found:
-                self._set_state("absent", "no pen found on USB (looked for RP2040 and ESP32 serial ports): "
-                                          "plug it in, or start with --port; retrying every 2 s")
+            try:                                  # the one USB serial device that looks like a pen
+                port = ports.auto()
+            except ports.PortError as e:
+                several = str(e).startswith("several")
+                self._set_state("ambiguous" if several else "absent",
+                                f"{e}" if several else f"{e}; retrying every 2 s")
                 return False
-            if len(found) > 1:
-                self._set_state("ambiguous", "several serial ports could be a pen: " +
-                                ", ".join(f"{d} ({w})" for d, w in found) + "; choose one with --port")
-                return False
-            port = found[0][0]
         self.port = port
         if not os.path.exists(port):
             self._set_state("absent", f"{port} does not exist: is the pen plugged in? (a virtual pen prints "
