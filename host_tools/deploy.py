@@ -252,11 +252,30 @@ def ask_maintenance(ser: serial.Serial, buf: bytearray, out: Callable[[str], Non
     """Ask a running firmware for a maintenance boot; stops a running motor
     (the pen refuses otherwise) and asks again.  The pen's last answer."""
     a = _ask(ser, buf, "maintenance")
-    if a.startswith("ERR refused"):
+    if a.startswith("ERR refused") and "service unlock" in a:
+        a = _unlock_for_maintenance(ser, buf, out)
+    if a.startswith("ERR refused") and "motor" in a:
         _say(out, f"  the motor runs ({a}): stopping it")
         _ask(ser, buf, "stop")
         a = _ask(ser, buf, "maintenance")
     return a
+
+
+def _unlock_for_maintenance(ser: serial.Serial, buf: bytearray, out: Callable[[str], None] | None) -> str:
+    """A provisioned pen opens its REPL to the workstation with its key only:
+    the service unlock, then `maintenance` again."""
+    from host_tools import keys
+    info = _ask(ser, buf, "info")
+    try:
+        pen_id = json.loads(info[3:]).get("pen_id", "unknown") if info.startswith("OK {") else "unknown"
+    except ValueError:
+        pen_id = "unknown"
+    try:
+        keys.service_unlock(lambda line: _ask(ser, buf, line), pen_id)
+    except keys.UnlockError as e:
+        raise DeployError(f"{e}; the pen stays locked") from None
+    _say(out, f"  pen {pen_id}: unlocked with this workstation's key")
+    return _ask(ser, buf, "maintenance")
 
 
 def _gone(port: str) -> bool:
@@ -421,6 +440,8 @@ def deploy(port: str, board_name: str, mpy: bool = False, out: Callable[[str], N
             key = key or keys.create(pen_id)
             t.fs_writefile("device.key", (key.hex() + "\n").encode())
             _say(out, f"  pen {pen_id}: device key provisioned (workstation copy: {keys.path_for(pen_id)})")
+            from host_tools.provision import sign_safety_state
+            _say(out, f"  pen {pen_id}: {sign_safety_state(t, key)}")
         man = manifest(board_name, files, mpy, key)
         want = json.loads(man)["files"]
         t.exec(f"open({LOCK!r}, 'w').write('1')\nimport os\ntry:\n os.remove({MANIFEST!r})\nexcept OSError:\n pass")

@@ -355,6 +355,14 @@ def run_maintenance(args: argparse.Namespace) -> int:
     from host_tools.deploy import DeployError, await_repl
     with _open(args.port) as link:
         a = link.command("maintenance")
+        if not a.ok and "service unlock" in a.text:      # a provisioned pen: with its key only
+            from host_tools import keys
+            try:
+                keys.service_unlock(lambda line: _answer_line(link, line), link.must("info").json()["pen_id"])
+            except keys.UnlockError as e:
+                print(f"needlepen maintenance: {e}", file=sys.stderr)
+                return 1
+            a = link.command("maintenance")
         if not a.ok:
             print(f"needlepen maintenance: {a.code} {a.text}", file=sys.stderr)
             return 1
@@ -375,9 +383,13 @@ def run_maintenance(args: argparse.Namespace) -> int:
 
 # ---- service ---------------------------------------------------------------------------
 
+def _answer_line(link: PenLink, line: str) -> str:
+    a = link.command(line)
+    return ("OK " if a.ok else f"ERR {a.code} ") + a.text
+
+
 def run_service(args: argparse.Namespace) -> int:
     from host_tools import keys
-    from pen.service import hmac_sha256
     need = {"cal": 2, "limits": 2, "unlock": 0, "lock": 0}[args.action]
     if len(args.args) != need:
         print(f"needlepen service: {args.action} takes {need} argument(s)", file=sys.stderr)
@@ -387,21 +399,12 @@ def run_service(args: argparse.Namespace) -> int:
         if args.action == "lock":
             print(link.must("service lock").text)
             return 0
-        key = keys.get(pen_id)
-        if key is None:
-            print(f"needlepen service: no key for pen {pen_id} in {keys.key_dir()} (it was provisioned by "
-                  f"another workstation, or never deployed)", file=sys.stderr)
+        try:
+            text = keys.service_unlock(lambda line: _answer_line(link, line), pen_id)
+        except keys.UnlockError as e:
+            print(f"needlepen service: {e}", file=sys.stderr)
             return 1
-        a = link.command("service challenge")
-        if not a.ok:
-            print(f"needlepen service: {a.text}", file=sys.stderr)
-            return 1
-        nonce = a.text.split()[-1]
-        a = link.command("service unlock " + hmac_sha256(key, ("unlock:" + nonce).encode()))
-        if not a.ok:
-            print(f"needlepen service: unlock refused: {a.text}", file=sys.stderr)
-            return 1
-        print(f"pen {pen_id}: {a.text}")
+        print(f"pen {pen_id}: {text}")
         if args.action == "unlock":
             return 0
         a = link.command(f"service {args.action} {' '.join(args.args)}")
