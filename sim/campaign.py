@@ -199,7 +199,9 @@ class RunResult:
     violations: list[str] = field(default_factory=list)
 
 
-def run_one(kind: str, seed: int) -> RunResult:
+def run_one(kind: str, seed: int, plant_kw: dict[str, float] | None = None) -> RunResult:
+    """One run; plant_kw: the simulated pen's own parts (sim.population),
+    nominal if None."""
     spec = SPECS[kind]
     rng = random.Random(seed)
     level = rng.randint(1, 6)
@@ -207,7 +209,8 @@ def run_one(kind: str, seed: int) -> RunResult:
     tissue = rng.choice(["none", "cheek", "forehead", "scar"])
     if kind == "actuator_runaway":
         depth = min(depth, 1200)               # room for the runaway to show
-    pen = SimPen(seed=seed, level=level, depth_um=depth, zone="cheeks", profile="professional")
+    pen = SimPen(seed=seed, level=level, depth_um=depth, zone="cheeks", profile="professional",
+                 plant_kw=dict(plant_kw) if plant_kw else None)
     pen.settle(400)
     pen.core.start()
     pen.run_ms(400)                            # needles meet skin after the soft start

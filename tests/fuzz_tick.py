@@ -58,7 +58,7 @@ PLAUSIBLE = (
 )
 # class 1: every word a HAL, a command or the tick itself writes
 GARBAGE_WORDS = (tuple(range(0, 14)) + tuple(range(16, 22)) + tuple(range(24, 28)) + tuple(range(32, 79))
-                 + tuple(range(T.S_KE_Q10, T.S_TM_HOLD + 1)))
+                 + tuple(range(T.S_KE_Q10, T.S_ACCEL + 1)))
 
 
 def _healthy(core):

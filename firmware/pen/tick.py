@@ -173,6 +173,8 @@ S_SF_FCOUNT = const(167)     # shortfall fault: leaky count
 S_VBAT_AVG = const(168)      # battery, slow average (value * 16) for the critical check (signed)
 S_IMIN_RATE0 = const(169)    # current-sensor check: the rate when the reading went low
 S_TM_HOLD = const(170)       # tach check: the rate when the PI began braking (0: not braking)
+S_RATE_LAST = const(171)     # the tach's rate last tick (current limit: accelerating?)
+S_ACCEL = const(172)         # 1: its last change was up
 P_KE_LO = const(176)         # learned back-EMF constant: bounds (the declared tolerance)
 P_KE_HI = const(177)
 P_KE_N = const(178)          # samples that make it learned
@@ -779,12 +781,22 @@ def _stroke(m: ptr32):
     ceiling = prev + m[P_DUTY_SLEW]
     if ceiling > dmax:
         ceiling = dmax
-    # Current limit: the duty does not rise while the motor draws more than
-    # P_ILIM_MA (below the over-current trip): a heavy rotor accelerates
-    # more slowly instead of tripping it.  Only a hold, never a cut, so a
-    # short or a jammed cam still shows its full current.
+    # Current limit while accelerating: the duty does not rise while the
+    # motor draws more than P_ILIM_MA (below the over-current trip) and
+    # speeds up (the last change of the tach's rate was up, or no rate yet):
+    # a heavy rotor accelerates more slowly instead of tripping it.  Only a
+    # hold, never a cut, and not while the motor slows down, so a short or
+    # a jammed cam still shows its full current and trips at once.
+    acc = m[S_ACCEL]
+    last = m[S_RATE_LAST]
+    if rate > last:
+        acc = 1
+    elif rate < last:
+        acc = 0
+    m[S_ACCEL] = acc
+    m[S_RATE_LAST] = rate
     held = 0
-    if ((m[S_CURRENT_MA] + s) & k) - s > m[P_ILIM_MA] and ceiling > prev:
+    if ((m[S_CURRENT_MA] + s) & k) - s > m[P_ILIM_MA] and ceiling > prev and (acc == 1 or rate == 0):
         ceiling = prev
         held = 1
     # Integrate unless the output is pinned in the direction of the error
