@@ -64,12 +64,20 @@ def markdown() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.file and args.name is None:
+        print("needlepen boards: --file prints one board's board.py: give its NAME (needlepen boards lists them)",
+              file=sys.stderr)
+        return 2
+    if args.markdown and (args.name is not None or args.file):
+        print("needlepen boards: --markdown writes every board; give it alone (or NAME alone for one board)",
+              file=sys.stderr)
+        return 2
     try:
         if args.markdown:
             sys.stdout.write(markdown())
-        elif args.name and args.file:
+        elif args.name is not None and args.file:
             sys.stdout.write(boardfile.flatten(args.name))
-        elif args.name:
+        elif args.name is not None:
             sys.stdout.write(describe(args.name))
         else:
             for n in boardfile.names():

@@ -345,12 +345,13 @@ def _reopen(port: str, reopen: Callable[[], serial.Serial], deadline: float) -> 
 _RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
 
-def enter_raw_repl(t: Any, port: str, seconds: float = RAW_S) -> None:
+def enter_raw_repl(t: Any, port: str, seconds: float | None = None) -> None:
     """mpremote's enter_raw_repl(soft_reset=False), bounded: its own waits
     forever on a silent pseudo-terminal (a blocking read).  Ctrl-C stops a
     running program (the firmware turns the motor off), Ctrl-A asks for the
     raw REPL; its banner is read up to the prompt, which mpremote reads."""
     from host_tools.link import LinkError
+    seconds = RAW_S if seconds is None else seconds
     ser = t.serial
     ser.timeout = 0.05
     start = time.monotonic()

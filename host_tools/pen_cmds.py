@@ -508,7 +508,7 @@ def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
         print(json.dumps(obj) if args.json else paint(text, "31", red and alarm), flush=True)
 
     link.command(f"tele on {args.rate}")
-    failed, bad_script = 0, False
+    failed, sent, bad_script = 0, 0, False
     try:
         for n, raw in (_typed_lines() if typed else _script_lines()):
             line = raw.strip()
@@ -529,6 +529,7 @@ def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
                     out({"telemetry": t}, "T " + json.dumps(t), bool(t.get("f")))
                 continue
             a = link.command(line, timeout=15)
+            sent += 1
             for extra in a.lines:
                 out({"line": answer_value(extra)}, "L " + extra)
             failed += not a.ok
@@ -540,10 +541,14 @@ def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
     finally:
         if not typed:                            # a script's end never leaves the motor running
             failed += _stop_at_end(link, out)
+            sent += 1
         try:
             link.command("tele off")
         except LinkError:
             pass
+    if failed and not bad_script:
+        print(f"needlepen console: the pen refused {failed} of {sent} command(s) (their ERR lines say why)",
+              file=sys.stderr)
     return 2 if bad_script else 1 if failed else 0
 
 
