@@ -83,6 +83,7 @@ class PenLink:
         self.ser = open_serial(port)
         self.buf = b""
         self.heard = b""                      # the first bytes the pen sent (is it a MicroPython at all?)
+        self.owed = 0                         # probes (help) sent and not answered yet
         self.telemetry: list[dict[str, Any]] = []
         self.notes: list[str] = []            # other lines the pen printed
         try:
@@ -146,8 +147,10 @@ class PenLink:
         # A device that says nothing, or nothing a MicroPython would, is
         # told apart within seconds (ANSWER_S + QUIET_S), not after BOOT_S.
         start = time.monotonic()
+        self.owed = 1                         # our probes not answered yet (see _settle)
         self.write(b"\r\nhelp\n")
         if self._answered(ANSWER_S):          # a pen that is still booting answers late
+            self._settle()
             return
         if not restart:
             if not self.heard:
@@ -177,6 +180,8 @@ class PenLink:
             # the firmware's answer to our "help", late, or its start-up line
             # (the raw REPL says a bare "OK" to the Ctrl-D: not proof)
             if line.startswith(("needlepen: running", "OK commands:")):
+                self.owed -= line.startswith("OK commands:")
+                self._settle()
                 return
             if line.startswith(("needlepen: maintenance mode", "needlepen: speed-down held")):
                 # its firmware will not run until a reset (or the button is released)
@@ -196,10 +201,27 @@ class PenLink:
             if line is None:
                 return False
             if line.startswith(("OK", "ERR")):
+                self.owed -= 1
                 return True
             if line.startswith("needlepen: running"):     # it was booting: ask again
+                self.owed += 1
                 self.write(b"help\n")
                 deadline = max(deadline, time.monotonic() + 1.0)
+
+    def _settle(self) -> None:
+        # A probe sent while the pen booted may be answered after all (a
+        # board that buffered it, the virtual pen that holds input until its
+        # boot): take those answers now, or a command would read one as its own.
+        deadline = time.monotonic() + 1.0
+        while self.owed > 0:
+            line = self._readline(deadline)
+            if line is None:
+                break
+            if line.startswith("OK commands:"):
+                self.owed -= 1
+            elif not line.startswith("needlepen: running"):
+                self._route(line)
+        self.owed = 0
 
     # ---- commands ------------------------------------------------------------
     def command(self, line: str, timeout: float | None = None) -> Answer:
