@@ -72,7 +72,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lines", action="store_true",
                    help="line mode even on a terminal: commands from stdin, answers on stdout")
     p.add_argument("--json", action="store_true", help="line mode output as JSON lines")
-    p.add_argument("--rate", type=int, default=10, help="telemetry rate, Hz (default 10)")
+    p.add_argument("--rate", type=int, default=10, help="telemetry rate, 1-50 Hz (default 10)")
     p.set_defaults(run=run_console)
 
     p = sub.add_parser("virtual-pen", help="a simulated pen on a pseudo-terminal", description=VPEN_HELP,
@@ -169,13 +169,18 @@ examples:
 CONSOLE_HELP = """Live telemetry of a pen, and control.
 
 On a terminal: a refreshing view; keys
-  space  start / stop        + -  speed level up / down
-  ] [    depth +/- 0.05 mm   c    clear faults
-  :      type a command      q    quit
+  space  start / stop        + - (up down)     speed level up / down
+  c      clear faults        ] [ (right left)  depth +/- 0.05 mm
+  :      type a command      q                 quit
+Faults show in red (not with NO_COLOR set).
 
 Otherwise (or with --lines): protocol commands from stdin, one per line,
-each answer on stdout; "wait SECONDS" pauses and prints the telemetry that
-arrives meanwhile.  Commands: needlepen console --port P <<< help
+each answer on stdout (--json: one object per line; a JSON answer such as
+status is the object itself); "wait SECONDS" (0 to 600) pauses and prints
+the telemetry that arrives meanwhile.  A script's end sends "stop", so the
+motor never runs on after it; a line that is not UTF-8, or a wait out of
+range, ends the script there (exit 2).  Exit 1 if the pen refused a command.
+Commands: needlepen console --port P <<< help
 """
 
 VPEN_HELP = """Start the real firmware (main.py with the virtual board and the
