@@ -68,3 +68,21 @@ def test_a_hung_background_is_reset_by_the_watchdog(vpen: tuple[str, Path]) -> N
     with PenLink(port) as link:
         assert link.must("clear").ok
         assert link.must("status").json()["faults"] == []
+
+
+def test_ctrl_c_and_raw_repl_bytes_do_nothing_but_what_the_protocol_says(vpen: tuple[str, Path]) -> None:
+    # issue 13: a Ctrl-C byte anywhere in a protocol line used to send the
+    # rest of the line to the REPL as Python; now it is a byte the protocol drops.
+    port, _ = vpen
+    with PenLink(port, timeout=5) as link:
+        t0 = link.must("status").json()["t_ms"]
+        with serial.Serial(port, timeout=0.2) as s:
+            s.write(b"sta\x03tus\n")
+            s.write(b"\x03\x03\r\x01import os\r\nprint('PY' + 'THON')\r\x04\x02\r\n")
+            s.write(b"\x03\r\nrun(BOARD)\r\nspe\x03ed 3\n")
+            time.sleep(1.0)
+            seen = s.read(65536)
+        assert b"PYTHON" not in seen and b">>>" not in seen and b"raw REPL" not in seen, seen
+        assert b"OK {" in seen and b"OK speed 3" in seen, seen        # the lines as the protocol reads them
+        st = link.must("status").json()
+        assert st["t_ms"] > t0 and st["state"] in ("idle", "fault") and st["duty"] == 0
