@@ -93,3 +93,51 @@ def test_a_service_change_survives_a_reset_right_after_its_ok(tmp_path: Path) ->
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _micropython_child(supervisor: subprocess.Popen) -> int:
+    out = subprocess.run(["pgrep", "-P", str(supervisor.pid)], capture_output=True, text=True).stdout.split()
+    assert out, "no micropython process under the virtual pen"
+    return int(out[0])
+
+
+def test_edited_safety_state_is_caught_and_a_power_cut_loses_no_use(tmp_path: Path) -> None:
+    # issue 13, e2e: settings.rec edited with the pen off (checksum recomputed
+    # with pen.store.encode) is detected at boot; a power cut while the motor
+    # runs loses no cartridge use.
+    import os
+    import signal
+
+    from pen import store
+    flash = tmp_path / "flash"
+    proc, port = _start(flash, "--fresh")
+    try:
+        assert needlepen("deploy", "--port", port, "--board", "virtual", timeout=120).returncode == 0
+        s = status_when_up(port)
+        assert s["faults"] == []
+        with PenLink(port, timeout=10) as link:
+            assert link.must("start").ok
+            time.sleep(2.0)
+            assert link.must("status").json()["state"] == "running"
+        os.kill(_micropython_child(proc), signal.SIGKILL)      # the battery falls out
+        s = status_when_up(port)
+        assert s["cartridge_use_s"] >= 300 and s["duty"] == 0, s   # the reservation, counted in full
+        r = needlepen("log", "--port", port, "-n", "20", timeout=60)
+        assert "power lost while running" in r.stdout, r.stdout
+        # the pen off, the file edited: use back to 0, a latched fault gone
+        proc.terminate()
+        proc.wait(timeout=10)
+        line = (flash / "settings.rec").read_text()
+        seq, values = store.decode(line.encode())
+        values.update(cart_use_s=0, cart_reserved_s=0, latched=0)
+        (flash / "settings.rec").write_bytes(store.encode(seq + 1, values))
+        proc, port = _start(flash)
+        s = status_when_up(port)
+        assert "settings" in s["faults"] and s["cartridge_use_s"] >= 3600, s
+        with PenLink(port, timeout=10) as link:
+            assert link.must("clear").ok
+            a = link.command("start")
+            assert not a.ok and "cartridge" in a.text, a.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
