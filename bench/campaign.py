@@ -40,16 +40,19 @@ def main() -> int:
         print("| fault injected | caught by | runs | detected | worst detection | bound | reaction |")
         print("|---|---|---|---|---|---|---|")
         for row in rows:
+            worst = "n/a" if row["worst_detect_ms"] is None else f"{row['worst_detect_ms']:.0f} ms"
             print(f"| {row['fault']} | {', '.join(row['caught_by'])} | {row['runs']} | "
-                  f"{row['detected']} (+{row['not_provoked']} not provoked) | {row['worst_detect_ms']:.0f} ms | "
+                  f"{row['detected']} (+{row['not_provoked']} not provoked) | {worst} | "
                   f"{row['bound_ms']:.0f} ms | {row['worst_reaction_ticks']} ticks |")
     else:
         print(f"{'fault injected':22} {'caught by':28} {'runs':>5} {'det.':>5} {'n/p':>4} {'worst ms':>9} "
               f"{'bound':>7} {'react':>6} {'viol':>5}")
         for row in rows:
+            worst = "n/a" if row["worst_detect_ms"] is None else f"{row['worst_detect_ms']:.1f}"
+            react = "n/a" if row["worst_reaction_ticks"] is None else str(row["worst_reaction_ticks"])
             print(f"{row['fault']:22} {','.join(row['caught_by']):28} {row['runs']:5d} {row['detected']:5d} "
-                  f"{row['not_provoked']:4d} {row['worst_detect_ms']:9.1f} {row['bound_ms']:7.0f} "
-                  f"{row['worst_reaction_ticks']:6d} {row['violations']:5d}")
+                  f"{row['not_provoked']:4d} {worst:>9} {row['bound_ms']:7.0f} "
+                  f"{react:>6} {row['violations']:5d}")
     print(f"{len(results)} runs, {sum(r['detected'] for r in rows)} faults detected, "
           f"{sum(len(r.violations) for r in results)} violations, {time.perf_counter() - t0:.0f} s")
     for r in violations[:20]:

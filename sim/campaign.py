@@ -13,7 +13,13 @@ For every run it checks, tick by tick:
 * clearing works only as documented: refused while the cause is present,
   granted once it is gone, and the motor does not start by itself.
 
-    python bench/campaign.py --runs 3000      (tests/test_campaign.py runs a small one)
+A run is fully determined by its RunSpec (fault kind, seed, pen, speed
+level, depth, tissue, injection time); a campaign's Plan (seed, faults,
+population) gives the spec of its run number i, so any run of any campaign
+can be run again bit for bit (`needlepen campaign replay`).
+
+    needlepen campaign run --runs 3400          (docs/campaign.md)
+    python bench/campaign.py --runs 3000        (tests/test_campaign.py runs a small one)
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from boards.virtual import BOARD as VIRTUAL
 from pen import faults as fault_names
 from pen import tick as T
 from sim.plant import TISSUES
@@ -197,42 +204,140 @@ class RunResult:
     reaction_ticks: int | None = None
     not_provoked: bool = False
     violations: list[str] = field(default_factory=list)
+    # what happened when, for a trace's plot (virtual us, label); not an outcome
+    events: list[tuple[int, str]] = field(default_factory=list, compare=False, repr=False)
 
 
-def run_one(kind: str, seed: int, plant_kw: dict[str, float] | None = None) -> RunResult:
-    """One run; plant_kw: the simulated pen's own parts (sim.population),
-    nominal if None."""
-    spec = SPECS[kind]
-    rng = random.Random(seed)
+# ---- runs and campaigns ------------------------------------------------------------
+
+PlantKw = dict[str, float]
+# A population of pens: a function from (board, rng) to the plant's keywords
+# (sim.plant.Plant; None: the simulator's nominal pen).
+Population = Callable[[dict[str, Any], random.Random], "PlantKw | None"]
+
+
+def _nominal(board: dict[str, Any], rng: random.Random) -> PlantKw | None:
+    return None
+
+
+def _spread(board: dict[str, Any], rng: random.Random) -> PlantKw | None:
+    from sim import population
+    return population.sample(board, rng)
+
+
+POPULATIONS: dict[str, Population] = {"nominal": _nominal, "spread": _spread}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a run depends on: the fault, the run's seed (the plant's
+    noise and the injection's own draws), the pen (its plant keywords; None
+    for the nominal pen), the speed level, depth, tissue and when the fault
+    is injected (seconds after the needles meet the skin)."""
+    kind: str
+    seed: int
+    level: int
+    depth_um: int
+    tissue: str
+    inject_s: float
+    plant_kw: tuple[tuple[str, float], ...] | None = None
+    index: int = -1                  # the run's number in its campaign
+    pen: int = -1                    # the pen's number in its population
+
+    @staticmethod
+    def make(kind: str, seed: int, plant_kw: PlantKw | None = None, index: int = -1, pen: int = -1) -> RunSpec:
+        """The spec drawn from the run's seed (level, depth, tissue, time)."""
+        if kind not in SPECS:
+            raise ValueError(f"unknown fault kind '{kind}'")
+        level, depth, tissue, inject_at = _draw(random.Random(seed), kind, plant_kw)
+        kw = tuple(sorted(plant_kw.items())) if plant_kw else None
+        return RunSpec(kind, seed, level, depth, tissue, inject_at, kw, index, pen)
+
+
+def _draw(rng: random.Random, kind: str, plant_kw: PlantKw | None) -> tuple[int, int, str, float]:
+    """The run's conditions, the first draws of its seed's generator (run()
+    draws them again, then the injection goes on with the same generator)."""
     level = rng.randint(1, 6)
     depth = rng.choice(range(250, 1550, 50))
     tissue = rng.choice(["none", "cheek", "forehead", "scar"])
     if kind == "actuator_runaway":
         depth = min(depth, 1200)               # room for the runaway to show
-    pen = SimPen(seed=seed, level=level, depth_um=depth, zone="cheeks", profile="professional",
-                 plant_kw=dict(plant_kw) if plant_kw else None)
+    inject_at = rng.uniform(0.2, 2.0)
+    if plant_kw and tissue != "none" and "skin_k" in plant_kw:
+        # a stiffer skin than nominal: no deeper than the pen's design load
+        from sim.population import depth_within_design
+        depth = depth_within_design(tissue, plant_kw["skin_k"], depth)
+    return level, depth, tissue, inject_at
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A campaign: run number i is fully determined by these and i.  Fault
+    kinds in turn (i mod the number of kinds), so pen number i // kinds of
+    the population meets every fault once; the run's seed is
+    seed * 1000003 + i (the same runs as before populations existed)."""
+    seed: int = 1
+    faults: tuple[str, ...] = tuple(sorted(SPECS))
+    population: str = "nominal"
+    board: str = "virtual"
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.faults if k not in SPECS]
+        if unknown or not self.faults:
+            raise ValueError(f"unknown fault kind '{unknown[0] if unknown else ''}'")
+        if self.population not in POPULATIONS:
+            raise ValueError(f"unknown population '{self.population}'")
+        if self.board != "virtual":
+            raise ValueError(f"campaigns run on the virtual board, not '{self.board}'")
+
+    def pen_kw(self, pen: int) -> PlantKw | None:
+        """Pen number `pen` of the population, the same in every process."""
+        return POPULATIONS[self.population](VIRTUAL, random.Random(f"needlepen pen {self.seed} {pen}"))
+
+    def spec(self, index: int) -> RunSpec:
+        kinds = sorted(self.faults)
+        pen = index // len(kinds)
+        return RunSpec.make(kinds[index % len(kinds)], self.seed * 1_000_003 + index, self.pen_kw(pen), index, pen)
+
+
+def run(spec: RunSpec, probe: Callable[[SimPen], None] | None = None) -> RunResult:
+    """One run.  probe: called with the pen after every control tick (for a
+    trace); it must only look."""
+    kind = spec.kind
+    fault = SPECS[kind]
+    rng = random.Random(spec.seed)
+    plant_kw = dict(spec.plant_kw) if spec.plant_kw else None
+    _draw(rng, kind, plant_kw)                 # the conditions' draws (in the spec); the injection's follow
+    level, depth, tissue, inject_at = spec.level, spec.depth_um, spec.tissue, spec.inject_s
+    pen = SimPen(VIRTUAL, seed=spec.seed, level=level, depth_um=depth, zone="cheeks", profile="professional",
+                 plant_kw=plant_kw)
+    if probe is not None:
+        _attach(pen, probe)
+    res = RunResult(kind, level, depth, tissue, inject_at)
+    ev = res.events
     pen.settle(400)
     pen.core.start()
+    ev.append((pen.clock.now_us, "start"))
     pen.run_ms(400)                            # needles meet skin after the soft start
     pen.plant.tissue = TISSUES[tissue]
-    inject_at = rng.uniform(0.2, 2.0)
+    ev.append((pen.clock.now_us, f"skin {tissue}"))
     pen.run_ms(int(inject_at * 1000))
-    res = RunResult(kind, level, depth, tissue, inject_at)
     if pen.m[T.S_FAULTS]:
         res.violations.append("faulted before the injection: " + ",".join(fault_names.names(pen.m[T.S_FAULTS])))
         return res
     log_before = len(pen.hal.fault_log)
-    spec.inject(pen, rng)
+    fault.inject(pen, rng)
     t_inject = pen.clock.now_us
+    ev.append((t_inject, f"inject {kind}"))
     # onset: the start of the period, still going on, in which the detectable
     # condition holds (a battery dip that recovers is not the condition)
-    t_onset = t_inject if spec.onset is None else None
-    bound = spec.bound_ms(pen)
+    t_onset = t_inject if fault.onset is None else None
+    bound = fault.bound_ms(pen)
     latch = None
     while pen.clock.now_us - t_inject < 60_000_000:
         pen.app.run(1 if t_onset is not None or pen.m[T.S_FAULTS] else 5)
-        if spec.onset is not None:
-            if spec.onset(pen):
+        if fault.onset is not None:
+            if fault.onset(pen):
                 if t_onset is None:
                     t_onset = pen.clock.now_us
             else:
@@ -243,6 +348,8 @@ def run_one(kind: str, seed: int, plant_kw: dict[str, float] | None = None) -> R
         if t_onset is not None and pen.clock.now_us - t_onset > (bound + 50) * 1000:
             break
     res.bound_ms = bound
+    if t_onset is not None and fault.onset is not None:
+        ev.append((t_onset, "onset"))
     if latch is None:
         if t_onset is None:
             res.not_provoked = True            # the condition never held: nothing to detect
@@ -257,8 +364,8 @@ def run_one(kind: str, seed: int, plant_kw: dict[str, float] | None = None) -> R
     # latched while the condition did not hold (yet): caught before the
     # hazard, detection time 0
     res.detect_ms = 0.0 if t_onset is None else max(0.0, (t_latch - t_onset) / 1000)
-    if not set(names) & set(spec.expect):
-        res.violations.append(f"latched {names}, expected one of {spec.expect}")
+    if not set(names) & set(fault.expect):
+        res.violations.append(f"latched {names}, expected one of {fault.expect}")
     if res.detect_ms > bound:
         res.violations.append(f"detected after {res.detect_ms:.1f} ms > {bound:.1f} ms")
     if duty != 0:
@@ -271,17 +378,20 @@ def run_one(kind: str, seed: int, plant_kw: dict[str, float] | None = None) -> R
     if pen.hal.violations:
         res.violations.append(f"{pen.hal.violations} ticks driven with a fault latched")
     # clearing: refused while the cause is present ...
-    if spec.persists:
+    if fault.persists:
         pen.core.clear()
+        ev.append((pen.clock.now_us, "clear (cause present)"))
         pen.run_ms(20)
         if not pen.m[T.S_FAULTS] & bit:
             res.violations.append("cleared while the cause was present")
     # ... granted once it is gone; no restart by itself
-    spec.heal(pen)
-    pen.run_ms(spec.heal_ms)
+    fault.heal(pen)
+    ev.append((pen.clock.now_us, f"heal {kind}"))
+    pen.run_ms(fault.heal_ms)
     if pen.core.m[T.C_RUN]:
         res.violations.append("run commanded after a fault")
     pen.core.clear()
+    ev.append((pen.clock.now_us, "clear"))
     pen.run_ms(30)
     if pen.m[T.S_FAULTS]:
         left = ",".join(fault_names.names(pen.m[T.S_FAULTS]))
@@ -294,11 +404,53 @@ def run_one(kind: str, seed: int, plant_kw: dict[str, float] | None = None) -> R
     return res
 
 
+def _attach(pen: SimPen, probe: Callable[[SimPen], None]) -> None:
+    """Call probe after every tick: the pen runs the same ticks one by one."""
+    inner = pen.app.run
+
+    def stepped(ticks: int = 0) -> int:
+        for _ in range(ticks):
+            inner(1)
+            probe(pen)
+        return ticks
+
+    pen.app.run = stepped  # type: ignore[method-assign]
+
+
+def run_one(kind: str, seed: int, plant_kw: PlantKw | None = None) -> RunResult:
+    """One run drawn from its seed; plant_kw: the simulated pen's own parts
+    (sim.population), nominal if None."""
+    return run(RunSpec.make(kind, seed, plant_kw))
+
+
+ROW_COLUMNS = ("idx", "kind", "pen", "seed", "level", "depth_um", "tissue", "inject_s", "first", "all_faults",
+               "detect_ms", "bound_ms", "reaction_ticks", "not_provoked", "violations")
+
+
+def row(spec: RunSpec, r: RunResult) -> dict[str, Any]:
+    """A run's outcome as a flat record (the results file's row)."""
+    return {"idx": spec.index, "kind": spec.kind, "pen": spec.pen, "seed": spec.seed, "level": r.level,
+            "depth_um": r.depth_um, "tissue": r.tissue, "inject_s": r.inject_s, "first": r.first,
+            "all_faults": ",".join(r.all_faults), "detect_ms": r.detect_ms, "bound_ms": r.bound_ms,
+            "reaction_ticks": r.reaction_ticks, "not_provoked": int(r.not_provoked),
+            "violations": "; ".join(r.violations)}
+
+
+def run_rows(plan: Plan, indexes: list[int]) -> list[dict[str, Any]]:
+    """Runs of a plan by number, as rows: what a worker process does."""
+    import pen  # noqa: F401  (the MicroPython stand-ins, in a fresh worker too)
+    out = []
+    for i in indexes:
+        spec = plan.spec(i)
+        out.append(row(spec, run(spec)))
+    return out
+
+
 def campaign(runs: int, seed: int = 1, progress: Callable[[int, int], None] | None = None) -> list[RunResult]:
-    kinds = sorted(SPECS)
+    plan = Plan(seed)
     out = []
     for i in range(runs):
-        out.append(run_one(kinds[i % len(kinds)], seed * 1_000_003 + i))
+        out.append(run(plan.spec(i)))
         if progress:
             progress(i + 1, runs)
     return out
