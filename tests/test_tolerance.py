@@ -115,7 +115,8 @@ def test_sweep_no_false_faults(i: int) -> None:
     depth = population.depth_within_design(tissue, kw["skin_k"], rng.choice(range(500, 1550, 50)))
     r = population.exercise(BOARD, kw, seed=i + 1, level=level, to_level=to, tissue=tissue, depth_um=depth,
                             soc=rng.uniform(0.2, 0.95), contacts=2)
-    assert r["faults"] == [], (population.describe(kw, BOARD), level, to, tissue, depth, r)
+    # no fault but a shortfall the plant's own stroke rate backs (the pen unable to deliver)
+    assert population.false_faults(r) == [], (population.describe(kw, BOARD), level, to, tissue, depth, r)
     assert r["learned"] is not None
     assert abs(r["learned"] / (kw["Ke"] / 0.004) - 1) < 0.08, (r["learned"], kw["Ke"])
 
