@@ -169,9 +169,14 @@ def test_shortfall_warning_and_fault_within_their_bounds(plant: dict[str, float]
         t += 50
         if warned is None and pen.m[T.S_WARN] & T.W_SHORTFALL:
             warned = t
+            assert "shortfall" in pen.core.status()["warnings"]
+            assert pen.app.ui is not None and pen.app.ui.view.warning == "shortfall"   # the display, the LEDs
     assert min(shorts[4:]) > 0.15                           # short by more than 15 % throughout
     assert warned is not None and warned <= 1500, warned    # warning within 1.5 s
     assert faults.names(pen.m[T.S_FAULTS]) == ["shortfall"] and t <= 3500, (t, pen.m[T.S_FAULTS])
+    logged = [e for e in pen.app.events if e[1] in ("warning", "fault")]
+    assert [e[1] for e in logged] == ["warning", "fault"], logged     # the log has both
+    assert logged[0][2].startswith("shortfall: ") and logged[1][2] == "shortfall"
 
 
 # ---- the battery, hovering -----------------------------------------------------------------------

@@ -72,6 +72,7 @@ class RP2HAL(MachineHAL):
         self.led_status = Pin(pins["led_status"], Pin.OUT, value=0)
         self.led_fault = Pin(pins["led_fault"], Pin.OUT, value=0)
         self._shown = -1
+        self._blink = 0                      # a warning blinks the fault LED
         tach_pin = Pin(pins["tach"], Pin.IN, Pin.PULL_UP)
         self.irq_tach = None
         self.sm = None
@@ -161,18 +162,24 @@ class RP2HAL(MachineHAL):
     def show(self, view):
         # Level bar; while a message shows (depth or zone being changed) the
         # bar is the depth as a fraction of the limit.  Status LED: running;
-        # fault LED: a latched fault.
+        # fault LED: on for a latched fault, blinking (0.25 s on, 0.25 s off
+        # at the UI's 10 ms) for a warning (a stroke-rate shortfall, a low
+        # battery, docs/faults.md).
         if view.mode == "off":
             lit = 0
         elif view.message and view.limit_um:
             lit = max(1, view.depth_um * 6 // view.limit_um)
         else:
             lit = view.level
-        key = lit * 16 + (view.mode == "running") * 2 + (view.fault is not None)
+        fault = view.fault is not None
+        if not fault and view.warning is not None and view.mode != "off":
+            self._blink = (self._blink + 1) % 50
+            fault = self._blink < 25
+        key = lit * 16 + (view.mode == "running") * 2 + fault
         if key == self._shown:
             return
         self._shown = key
         for i in range(6):
             self.leds[i].value(1 if i < lit else 0)
         self.led_status.value(1 if view.mode == "running" else 0)
-        self.led_fault.value(1 if view.fault is not None else 0)
+        self.led_fault.value(1 if fault else 0)

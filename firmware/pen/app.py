@@ -66,6 +66,7 @@ class App:
         self.tasks = []
         self.events = []         # (ms, kind, detail), the last 16, newest last, for tests (the log keeps all)
         self._faults_seen = 0
+        self._warned = 0         # the shortfall warning, last seen (logged when it comes on)
         self._store_now = False  # a latched-set change waits for the next safe moment
         self._store_left = 0
         self._stopped_ms = None  # when the motor was last seen stopped
@@ -244,6 +245,12 @@ class App:
             if new:
                 self.event("fault", ",".join(faults.names(new)))
             self._store_now = True
+        w = m[T.S_WARN] & T.W_SHORTFALL  # the pen cannot deliver the level's stroke rate
+        if w != self._warned:
+            self._warned = w
+            if w:
+                self.event("warning", "shortfall: {} of {} strokes/s".format(
+                    m[T.S_RATE_CHZ] // 100, m[T.S_TARGET_CHZ] // 100))
         self._store_left -= 1
         if (self._store_now or self._store_left <= 0) and self.flash_ok():
             self._store_now = False
