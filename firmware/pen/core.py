@@ -215,5 +215,7 @@ class Core:
             "current_ma": m[T.S_CURRENT_MA],
             "faults": faults.names(m[T.S_FAULTS]),
             "warnings": faults.names(m[T.S_WARN], faults.WARNINGS),
+            # the motor's back-EMF constant learned this boot, % of nominal (null: not yet)
+            "ke_pct": m[T.S_KE_Q10] * 100 // m[T.P_FF_Q10] if m[T.S_KE_N] >= m[T.P_KE_N] else None,
             "refused": faults.names(m[T.S_REFUSED], faults.REFUSALS),
         }

@@ -19,6 +19,8 @@ def test_learns_the_nominal_constant_of_a_nominal_pen():
     ke = b.m[T.S_KE_Q10]
     assert abs(ke - b.m[T.P_FF_Q10]) * 100 <= 5 * b.m[T.P_FF_Q10], (ke, b.m[T.P_FF_Q10])
     assert b.m[T.S_FAULTS] == 0
+    assert 95 <= b.core.status()["ke_pct"] <= 105
+    assert Bench().core.status()["ke_pct"] is None        # not learned yet
 
 
 def test_bounds_are_the_declared_tolerance():
