@@ -1,6 +1,7 @@
 """needlepen: the command-line tool for the needlepen pen.
 
     needlepen sim [SCENARIO]      run the simulator (default: a full-face session)
+    needlepen campaign run|report|replay   fault-injection campaigns (every core, Dask)
     needlepen deploy --port P     copy the firmware to a pen           (see --help)
     needlepen console --port P    live telemetry and control
     needlepen status --port P     print the pen's status once
@@ -26,11 +27,12 @@ import os
 import sys
 from collections.abc import Callable
 
-from host_tools import boards_cmd, pen_cmds, ports, sim_cmd
+from host_tools import boards_cmd, campaign_cmd, pen_cmds, ports, sim_cmd
 from host_tools.web import command as web_cmd
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "sim": sim_cmd.add_parser,
+    "campaign": campaign_cmd.add_parser,
     "pen": pen_cmds.add_parsers,
     "boards": boards_cmd.add_parser,
     "ports": ports.add_parser,

@@ -446,6 +446,31 @@ def run_rows(plan: Plan, indexes: list[int]) -> list[dict[str, Any]]:
     return out
 
 
+# The code a run's outcome depends on: the firmware's core, the boards and
+# the simulator's modules except these, which a campaign run does not use
+# (a new module counts until it is listed here).
+NOT_IN_RUNS = ("__init__", "faults", "plot", "runner", "scenario", "summary", "virtual")
+
+
+def code_fingerprint() -> str:
+    """A hash of the code a run depends on: two campaigns, or a campaign and
+    its replay, with the same fingerprint ran the same code."""
+    import hashlib
+    from pathlib import Path
+
+    import boards
+    import pen
+    sim_dir = Path(__file__).resolve().parent
+    files = [f for f in sorted(sim_dir.glob("*.py")) if f.stem not in NOT_IN_RUNS]
+    for pkg in (pen, boards):
+        files += sorted(Path(next(iter(pkg.__path__))).glob("*.py"))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.parent.name}/{f.name}\n".encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def campaign(runs: int, seed: int = 1, progress: Callable[[int, int], None] | None = None) -> list[RunResult]:
     plan = Plan(seed)
     out = []
