@@ -789,6 +789,8 @@ def _stroke(m: ptr32):
     # a jammed cam still shows its full current and trips at once.
     acc = m[S_ACCEL]
     last = m[S_RATE_LAST]
+    if last < 0 or last > _RATE_MAX:      # a corrupted word: no change seen
+        last = rate
     if rate > last:
         acc = 1
     elif rate < last:
