@@ -305,6 +305,7 @@ def test_a_power_cut_while_running_loses_no_cartridge_use():
     # (the reservation), settled back to the true use after the stop.
     from pen import app as applib
     from pen import tick as T
+
     from rigs import FakeFS, ask, linked_pen
     fs = FakeFS()
     p = linked_pen(fs=fs)
@@ -330,6 +331,7 @@ def test_a_power_cut_while_running_loses_no_cartridge_use():
 def test_a_run_that_reaches_its_reservation_stops_to_record_it():
     from pen import app as applib
     from pen import tick as T
+
     from rigs import ask, linked_pen
     old = applib.RESERVE_S
     applib.RESERVE_S = 2
@@ -347,6 +349,7 @@ def test_a_run_that_reaches_its_reservation_stops_to_record_it():
 
 def test_a_start_is_refused_when_its_use_cannot_be_recorded():
     from pen import tick as T
+
     from rigs import FakeFS, ask, linked_pen
     fs = FakeFS()
     p = linked_pen(fs=fs)
