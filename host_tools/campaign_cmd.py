@@ -218,8 +218,12 @@ def run_dask(plan: campaign.Plan, pending: list[int], sink: Sink, workers: int, 
                                     f"one with `dask scheduler` and workers with `dask worker {scheduler}`, or leave "
                                     f"out --scheduler to use this machine") from None
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+            try:
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+            except (OSError, RuntimeError, TimeoutError) as e:
+                raise CampaignError(f"the local Dask cluster of {workers} workers did not start ({_one_line(e)}); "
+                                    f"--workers 1 runs the campaign in this process") from None
             client = Client(cluster)
     except ValueError as e:
         raise CampaignError(f"--scheduler {scheduler}: {_one_line(e)}; give an address like tcp://HOST:8786") from None
@@ -233,7 +237,7 @@ def run_dask(plan: campaign.Plan, pending: list[int], sink: Sink, workers: int, 
             _check_workers(client, scheduler)
         nthreads = sum(client.nthreads().values())
         on_ready(nthreads)
-        size = max(1, min(25, len(pending) // max(1, nthreads * 8)))
+        size = max(1, min(8, len(pending) // max(1, nthreads * 8)))        # tasks of a second or less
         todo = chunks(pending, size)
         inflight = set()
         for part in todo:
