@@ -58,6 +58,8 @@ the campaign's parameters alone (--seed S --index K [--population P]
 from the file's row; 2 bad input."""
 
 DEFAULT_OUT = "out/campaign.sqlite"
+MAX_SEED = 2**32 - 1     # as a scenario's; seed x 1000003 + run stays a 64-bit integer (SQLite's)
+MAX_RUNS = 10**7          # a week of a 2-core machine at 15 runs/s; the list of pending runs stays small
 STALL_S = 600            # no run finished for this long on a cluster: give up with a message
 CONNECT_S = 20           # a --scheduler must answer within this
 WORKERS_S = 60           # and have a worker within this
@@ -163,8 +165,8 @@ def make_plan(seed: int, faults: str, population: str) -> campaign.Plan:
     if population not in campaign.POPULATIONS:
         raise CampaignError(f"--population {population}: no such population; give one of: "
                             f"{', '.join(campaign.POPULATIONS)}")
-    if seed < 0:
-        raise CampaignError(f"--seed {seed}: negative; give 0 or more")
+    if not 0 <= seed <= MAX_SEED:
+        raise CampaignError(f"--seed {seed}: out of range; give 0..{MAX_SEED}")
     return campaign.Plan(seed, parse_faults(faults), population)
 
 
@@ -312,7 +314,7 @@ class Progress:
                 self.bar.set_postfix(violations=self.violations)
             return
         now = time.perf_counter()
-        if now - self.shown >= 0.5 or self.done == self.total:
+        if now - self.shown >= 0.5:
             self.shown = now
             self._line(now)
 
@@ -406,8 +408,8 @@ def run_cmd(args: argparse.Namespace) -> int:
     from host_tools.campaign_report import as_json, per_fault, totals
     from host_tools.sim_cmd import unwritable
     try:
-        if args.runs < 1:
-            raise CampaignError(f"--runs {args.runs}: give at least 1 run")
+        if not 1 <= args.runs <= MAX_RUNS:
+            raise CampaignError(f"--runs {args.runs}: out of range; give 1..{MAX_RUNS}")
         if args.batch < 1:
             raise CampaignError(f"--batch {args.batch}: give at least 1 row per commit")
         plan = make_plan(args.seed, args.faults, args.population)
@@ -520,8 +522,8 @@ def replay_cmd(args: argparse.Namespace) -> int:
                                     "--faults)")
             if args.run_index is not None:
                 raise CampaignError("--run K needs RESULTS; without a file give --index K")
-            if args.index < 0:
-                raise CampaignError(f"--index {args.index}: negative; give 0 or more")
+            if not 0 <= args.index < MAX_RUNS:
+                raise CampaignError(f"--index {args.index}: out of range; give 0..{MAX_RUNS - 1}")
             plan = make_plan(args.seed, args.faults, args.population)
             index, code = args.index, None
         if args.trace_ms < 1:

@@ -104,10 +104,10 @@ def describe(spec: campaign.RunSpec, plan: campaign.Plan | None = None) -> str:
     """The run's conditions in a line."""
     from boards.virtual import BOARD
     from sim import population
-    pen = "nominal pen" if spec.plant_kw is None else \
+    pen = "the nominal pen" if spec.plant_kw is None else \
         f"pen {spec.pen} ({population.describe(dict(spec.plant_kw), BOARD)})"
     where = "in the air" if TISSUES.get(spec.tissue, 0.0) == 0.0 else f"in {spec.tissue}"
-    return (f"run {spec.index}: {spec.kind} on the {pen}, level {spec.level}, {spec.depth_um} µm {where}, "
+    return (f"run {spec.index}: {spec.kind} on {pen}, level {spec.level}, {spec.depth_um} µm {where}, "
             f"fault injected {0.4 + spec.inject_s:.3f} s after the start, seed {spec.seed}")
 
 
@@ -133,7 +133,7 @@ def plot(rep: Replay, path: Path) -> Path:
 
     from sim import plot as simplot
     assert rep.trace is not None
-    title = textwrap.fill(describe(rep.spec), 150) + "\n" + textwrap.fill(outcome(rep.row), 150)
+    title = textwrap.fill(describe(rep.spec), 120) + "\n" + textwrap.fill(outcome(rep.row), 120)
     fig = simplot.figure(rep.trace, title=title)
     for t_us, label in rep.result.events:
         if label == "onset":

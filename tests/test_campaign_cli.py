@@ -193,6 +193,7 @@ def test_bad_input_is_one_line_exit_2(reference: Path, tmp_path: Path, capsys: p
     out = str(tmp_path / "x.sqlite")
     _one_line_error(capsys, ["campaign", "run", "--faults", "jam,nosuch", "--out", out], "nosuch", "tach_dead")
     _one_line_error(capsys, ["campaign", "run", "--runs", "0", "--out", out], "--runs 0")
+    _one_line_error(capsys, ["campaign", "run", "--seed", str(2**40), "--out", out], "--seed")
     _one_line_error(capsys, ["campaign", "run", "--workers", "0", "--out", out], "--workers")
     _one_line_error(capsys, ["campaign", "run", "--population", "everyone", "--out", out], "spread")
     assert not Path(out).exists()
