@@ -140,9 +140,12 @@ def write_stage(directory: str, board_name: str, mpy: bool = False, pen_id: str 
     if pen_id:
         key = keys.get(pen_id) or keys.create(pen_id)
         (root / "device.key").write_text(key.hex() + "\n")
+        # its safety state, signed: taken by a pen with no settings yet (pen.settings)
+        from host_tools.provision import signed_initial_state
+        (root / "settings.init").write_bytes(signed_initial_state(key))
     (root / MANIFEST).write_bytes(manifest(board_name, files, mpy, key))
     dirs = sorted({k.split("/")[0] for k in files if "/" in k})
-    top = sorted(k for k in files if "/" not in k) + (["device.key"] if key else [])
+    top = sorted(k for k in files if "/" not in k) + (["device.key", "settings.init"] if key else [])
     return [f"cd {root}",
             f"mpremote connect PORT fs cp -r {' '.join(dirs)} {' '.join(top)} {MANIFEST} : + reset"]
 

@@ -47,3 +47,13 @@ def sign_safety_state(t: Any, key: bytes) -> str:
     s.saved = None                   # write even if nothing else changed
     s.save()
     return "safety state signed" + ("" if found else " (factory defaults)")
+
+
+def signed_initial_state(key: bytes) -> bytes:
+    """A factory-default settings record signed with `key`, for a staged
+    pen's `settings.init` (taken by a pen that has no record yet)."""
+    from pen.store import encode
+    s = Settings("settings.init")
+    s.key = key
+    s.values["state_mac"] = s._state_mac(key)
+    return encode(1, s.values)

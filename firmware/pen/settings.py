@@ -40,6 +40,9 @@ SCHEMA = {
 CAL_KEYS = ("cal_depth_a", "cal_depth_b", "cal_current")
 STATE_KEYS = ("latched", "cart_use_s", "cart_reserved_s")
 USED_UP_S = 100000                  # a use no cartridge allows: reads as used up
+# A signed factory state staged beside the firmware (deploy --stage --pen-id):
+# taken only by a pen that has no record yet, then removed.
+INIT_PATH = "settings.init"
 
 
 def defaults():
@@ -78,6 +81,8 @@ class Settings:
         (or there were none yet); False if defaults replace bad ones."""
         data, problems = self.store.load()
         self.problems = list(problems)
+        if data is None and not problems:
+            data = self._initial()
         self.found = data is not None
         if data is None:
             self.values = defaults()
@@ -98,6 +103,25 @@ class Settings:
         self.values = vals
         self.saved = dict(vals)
         return ok
+
+    def _initial(self):
+        # The staged factory state, if any (its signature is checked in
+        # apply() like any record's).  Removed once read: the first save
+        # makes the pen's own record.
+        from pen.store import decode
+        fs = self.store.fs
+        raw = fs.read(INIT_PATH)
+        if raw is None:
+            return None
+        try:
+            fs.remove(INIT_PATH)
+        except OSError:
+            pass
+        try:
+            return decode(raw)[1]
+        except ValueError as e:
+            self.problems.append("{}: {}".format(INIT_PATH, e))
+            return None
 
     def save(self):
         """Write if anything changed (signed, once the pen's key is known).

@@ -358,3 +358,38 @@ def test_a_start_is_refused_when_its_use_cannot_be_recorded():
     assert ans.startswith("ERR storage start refused: the cartridge's use could not be recorded")
     p.run_ms(50)
     assert p.m[T.O_DUTY] == 0 and not p.core.running()
+
+
+def test_a_staged_signed_factory_state_is_taken_once_by_a_pen_without_settings():
+    from pen import settings as settingslib
+    from pen import store
+    from pen import tick as T
+    key = bytes(range(32))
+    s = Settings("settings.init")
+    s.key = key
+    s.values["state_mac"] = s._state_mac(key)
+    init = store.encode(1, s.values)
+    fs = FakeFS({settingslib.INIT_PATH: init})
+    t = Settings("settings.rec", fs)
+    t.load()
+    assert t.apply(Bench().core, key) is None                  # genuine: no fault
+    assert settingslib.INIT_PATH not in fs.files               # taken once
+    # a pen that has its own record ignores a staged one
+    fs = FakeFS()
+    own = Settings("settings.rec", fs)
+    own.load()
+    own.key = key
+    own.set("cart_use_s", 1200)
+    own.save()
+    fs.files[settingslib.INIT_PATH] = init
+    again = Settings("settings.rec", fs)
+    again.load()
+    b = Bench()
+    assert again.apply(b.core, key) is None and b.m[T.S_CART_USE_S] == 1200
+    assert settingslib.INIT_PATH in fs.files                   # not read, not removed
+    # a forged one (no key to sign it) is the most restrictive state
+    s.values["state_mac"] = ""
+    fs = FakeFS({settingslib.INIT_PATH: store.encode(1, s.values)})
+    t = Settings("settings.rec", fs)
+    t.load()
+    assert "not signed" in t.apply(Bench().core, key)
