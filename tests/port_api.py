@@ -42,6 +42,7 @@ RP2 = {  # type: dict[str, tuple[tuple[str, ...] | None, str]]
     "machine.Timer.deinit": ((), EMU),
     "machine.mem32": (None, EMU + "; watchdog SCRATCH0/SCRATCH4, CTRL"),
     "machine.reset": ((), EMU + " (present; not called)"),
+    "machine.idle": ((), EMU + "; HAL.halt() after a crash, waiting for the watchdog"),
     "machine.reset_cause": ((), EMU),
     "machine.WDT_RESET": (None, EMU),
     "machine.PWRON_RESET": (None, EMU),
@@ -78,6 +79,7 @@ ESP32 = {  # type: dict[str, tuple[tuple[str, ...] | None, str]]
     "machine.WDT": (("timeout",), "extmod/machine_wdt.c, ports/esp32/machine_wdt.c: the ESP-IDF task watchdog; "
                                   "no deinit: cannot be stopped, survives a soft reset"),
     "machine.WDT.feed": ((), "machine_wdt.c"),
+    "machine.idle": ((), "modmachine.c (machine_idle: taskYIELD)"),
     "machine.Timer": ((), "ports/esp32/machine_timer.c: hardware timers 0..3"),
     "machine.Timer.PERIODIC": (None, "machine_timer.c"),
     "machine.Timer.init": (("mode", "period", "callback"),
@@ -133,6 +135,7 @@ RP2_PROBES = {
     # armed for 8 s and stopped at once, as hal.rp2 does in maintenance
     "machine.WDT": "w = machine.WDT(timeout=8000)\nw.feed()\nmachine.mem32[0x40058000 + 0x3000] = 1 << 30",
     "machine.WDT.feed": "pass  # (with machine.WDT)",
+    "machine.idle": "machine.idle()",
     "machine.Timer": "machine.Timer(-1).deinit()",
     "machine.Timer.init": ("t = machine.Timer(-1)\n"
                            "t.init(mode=machine.Timer.PERIODIC, period=1, callback=lambda t: None, hard=True)\n"
