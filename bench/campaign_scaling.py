@@ -28,6 +28,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     plan = campaign.Plan(args.seed, population=args.population)
+    code = campaign.code_fingerprint()
     pending = list(range(args.runs))
     results: dict[int, list[dict[str, Any]]] = {}
     rates = {}
@@ -49,6 +50,8 @@ def main() -> int:
               f"{args.runs / wall:5.1f} runs/s (start-up {ready[0] - t0:.1f} s; without it "
               f"{args.runs / (wall - (ready[0] - t0)):5.1f} runs/s); load average {os.getloadavg()[0]:.2f}")
     same = results[1] == results[args.workers]
+    if campaign.code_fingerprint() != code:
+        print("the simulator or firmware code changed during the measurement: the rows may differ")
     print(f"scaling {rates[args.workers] / rates[1]:.2f}x on {args.workers} workers; rows identical: {same}")
     return 0 if same else 1
 

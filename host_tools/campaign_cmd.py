@@ -202,7 +202,7 @@ def run_local(plan: campaign.Plan, pending: list[int], sink: Sink) -> None:
 
 
 def run_dask(plan: campaign.Plan, pending: list[int], sink: Sink, workers: int, scheduler: str | None,
-             on_ready: Callable[[int], None]) -> None:
+             on_ready: Callable[[int], None], code: str | None = None) -> None:
     """On Dask: a local cluster of `workers` processes, or the cluster at
     `scheduler`.  Tasks of a few runs each, a bounded number in flight
     (a cut-off campaign loses at most those)."""
@@ -235,8 +235,7 @@ def run_dask(plan: campaign.Plan, pending: list[int], sink: Sink, workers: int, 
         except TimeoutError:
             raise CampaignError(f"no Dask worker joined {scheduler or 'the local cluster'} within {WORKERS_S} s; "
                                 f"start one with `dask worker {scheduler or 'ADDRESS'}`") from None
-        if scheduler:
-            _check_workers(client, scheduler)
+        _check_workers(client, scheduler, code or campaign.code_fingerprint())
         nthreads = sum(client.nthreads().values())
         on_ready(nthreads)
         size = max(1, min(8, len(pending) // max(1, nthreads * 8)))        # tasks of a second or less
@@ -266,18 +265,23 @@ def run_dask(plan: campaign.Plan, pending: list[int], sink: Sink, workers: int, 
             cluster.close(timeout=10)
 
 
-def _check_workers(client: Any, scheduler: str) -> None:
-    """Every worker must run the same simulator and firmware code."""
-    mine = campaign.code_fingerprint()
+def _check_workers(client: Any, scheduler: str | None, mine: str) -> None:
+    """Every worker must run the same simulator and firmware code as the
+    results file records (on this machine too: a file edited while the
+    local workers start would give them other code)."""
     try:
         theirs = client.run(campaign.code_fingerprint)
     except Exception as e:
-        raise CampaignError(f"--scheduler {scheduler}: a worker cannot run needlepen's campaign "
-                            f"({_one_line(e)}); install this needlepen on every worker") from None
+        where = f"--scheduler {scheduler}: a worker" if scheduler else "a local Dask worker"
+        raise CampaignError(f"{where} cannot run needlepen's campaign ({_one_line(e)}); install this needlepen "
+                            f"on every worker") from None
     other = sorted(w for w, fp in theirs.items() if fp != mine)
-    if other:
+    if other and scheduler:
         raise CampaignError(f"--scheduler {scheduler}: worker {other[0]} runs other simulator or firmware code "
                             f"({theirs[other[0]]}, here {mine}); install the same needlepen on every worker")
+    if other:
+        raise CampaignError(f"the simulator or firmware code changed while the campaign started ({mine}, a worker "
+                            f"{theirs[other[0]]}); run the command again")
 
 
 def _one_line(e: BaseException) -> str:
@@ -387,7 +391,7 @@ def execute(res: Results, plan: campaign.Plan, runs: int, workers: int, schedule
         elif scheduler is None and workers == 1:
             run_local(plan, pending, sink)
         else:
-            run_dask(plan, pending, sink, workers, scheduler, ready)
+            run_dask(plan, pending, sink, workers, scheduler, ready, res.meta.get("code"))
     except KeyboardInterrupt:
         interrupted = True
     finally:

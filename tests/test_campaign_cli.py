@@ -229,3 +229,19 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path: Path, monkeypatch: pytes
     _one_line_error(capsys, ["campaign", "run", "--runs", "3", "--scheduler", "tcp://127.0.0.1:9", "--out",
                              str(out)], "dask scheduler")
     assert not out.exists()                          # nothing ran: no results file left behind
+
+
+def test_workers_with_other_code_are_refused() -> None:
+    class Client:
+        def __init__(self, answers: dict[str, str]) -> None:
+            self.answers = answers
+
+        def run(self, fn: Any) -> dict[str, str]:
+            return self.answers
+
+    mine = campaign.code_fingerprint()
+    campaign_cmd._check_workers(Client({"tcp://a:1": mine, "tcp://b:1": mine}), "tcp://s:8786", mine)
+    with pytest.raises(campaign_cmd.CampaignError, match="worker tcp://b:1 runs other simulator or firmware code"):
+        campaign_cmd._check_workers(Client({"tcp://a:1": mine, "tcp://b:1": "0" * 16}), "tcp://s:8786", mine)
+    with pytest.raises(campaign_cmd.CampaignError, match="changed while the campaign started"):
+        campaign_cmd._check_workers(Client({"tcp://a:1": "0" * 16}), None, mine)
