@@ -53,11 +53,12 @@ PLAUSIBLE = (
     (T.I_DEPTH_B_RAW, 0, 65535), (T.I_CART_PRESENT, 0, 1), (T.I_CART_TYPE, 0, 7),
     (T.I_TACH_COUNT, 0, MASK30), (T.C_RUN, 0, 1), (T.C_LEVEL, -3, 10), (T.C_DEPTH_UM, -1000, 6000),
     (T.C_ZONE_HI_UM, 0, 5000), (T.C_ZONE_LO_UM, 0, 1000), (T.C_CLEAR, 0, 3),
+    (T.C_CART_LOCKED, 0, 0x1FE), (T.C_CART_NEW, 0, 1),
     (T.I_TACH_PERIOD_US, 0, 200), (T.I_TACH_PERIOD_US, 1, 20),    # glitch periods, often
     (T.I_TACH_AGE_US, 0, 20),                                      # ...just after the edge
 )
 # class 1: every word a HAL, a command or the tick itself writes
-GARBAGE_WORDS = (tuple(range(0, 14)) + tuple(range(16, 22)) + tuple(range(24, 28)) + tuple(range(32, 79))
+GARBAGE_WORDS = (tuple(range(0, 14)) + tuple(range(16, 24)) + tuple(range(24, 28)) + tuple(range(32, 79))
                  + tuple(range(T.S_KE_Q10, T.S_ACCEL + 1)))
 
 

@@ -238,6 +238,11 @@ class App:
             elif self.flash_ok():
                 self.reserved_s = 0      # stopped: settle the use (the save below)
                 self._store_now = True
+        ct = self.core.lock_used_cartridge()
+        if ct:
+            self.event("cartridge", "{} used up: one put back counts as used up until a new one is confirmed".format(
+                self.core.cartridges[ct - 1]))
+            self._store_now = True
         f = m[T.S_FAULTS]
         if f != self._faults_seen:
             new = f & ~self._faults_seen

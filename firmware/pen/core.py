@@ -36,6 +36,7 @@ class Core:
         self.zone = zone
         self.profile = profile
         self.before_start = None         # called by start() before the motor may run
+        self.cart_locked = 0             # C_CART_LOCKED's mask, kept here for the settings
         m[T.C_ZONE_LO_UM] = 0
         m[T.C_ZONE_HI_UM] = zones.zone_max_um(zone, profile)
         m[T.C_LEVEL] = max(0, min(int(level) - 1, len(self.levels) - 1))   # level is 1-based
@@ -154,6 +155,42 @@ class Core:
 
     def stop(self):
         self.m[T.C_RUN] = 0
+
+    # ---- used-up cartridges (the background; the tick applies the mask) -----
+    def set_cart_locked(self, mask):
+        self.cart_locked = mask & 0x1FE
+        self.m[T.C_CART_LOCKED] = self.cart_locked
+
+    def seated_cartridge(self):
+        """The seated cartridge's type (1..n), or 0 if none is seated."""
+        m = self.m
+        ct = m[T.I_CART_TYPE]
+        return ct if m[T.I_CART_PRESENT] and 1 <= ct <= len(self.cartridges) else 0
+
+    def lock_used_cartridge(self):
+        """If the seated cartridge is used up, lock its type (a put-back
+        cartridge of it then counts as used up).  Returns the type newly
+        locked, or 0."""
+        ct = self.seated_cartridge()
+        m = self.m
+        if m[T.C_CART_NEW]:
+            return 0                     # confirmed new: the tick has not reset its use yet
+        if ct and m[T.S_ACTIVE] & T.F_CART_USED and not (self.cart_locked >> ct) & 1:
+            self.set_cart_locked(self.cart_locked | (1 << ct))
+            return ct
+        return 0
+
+    def confirm_new_cartridge(self):
+        """The practitioner says the seated cartridge is new: its use starts
+        at 0 and its type is unlocked.  Returns its name."""
+        if self.running():
+            raise Refused("refused", "stop the motor first")
+        ct = self.seated_cartridge()
+        if not ct:
+            raise Refused("refused", "no cartridge seated: seat the new cartridge, then confirm it")
+        self.set_cart_locked(self.cart_locked & ~(1 << ct))
+        self.m[T.C_CART_NEW] = 1
+        return self.cartridges[ct - 1]
 
     def clear(self):
         """Ask the tick to clear latched faults whose cause is gone.

@@ -18,7 +18,7 @@ TELE_ROOM = 512               # telemetry waits while less than this is free in 
 
 HELP = ("commands: status | info | tele on [hz] | tele off | start | stop | clear | speed <level> | "
         "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | "
-        "reset | maintenance | service ... | help")
+        "cartridge new | reset | maintenance | service ... | help")
 
 
 class ProtocolError(Exception):
@@ -239,6 +239,14 @@ class Protocol:
             room -= len(line) + 1
         if not s:
             self.stream = None
+
+    def cmd_cartridge(self, args):
+        if args != ["new"]:
+            raise ProtocolError("bad_argument", "cartridge new: the seated cartridge is a new one (motor stopped)")
+        name = self.core.confirm_new_cartridge()
+        self.app.event("cartridge", "new {} confirmed (serial link)".format(name))
+        self._keep()
+        return "cartridge {} new: use 0 s".format(name)
 
     def cmd_reset(self, args):
         self._nargs(args, 0, 0, "reset")

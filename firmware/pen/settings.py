@@ -20,6 +20,9 @@ SCHEMA = {
     # the use recorded before a start (use + the App's reservation), settled
     # back to the use after the stop: a power cut while running loses none
     "cart_reserved_s": (0, "int", 0, 100000),
+    # cartridge types (bit per type) whose last cartridge was used up: one
+    # put back counts as used up until a new one is confirmed
+    "cart_locked": (0, "int", 0, 0x1FE),
     # faults latched at power-off: a power cycle is not a deliberate clear
     "latched": (0, "int", 0, T.F_ALL),
     # calibration, ADC counts added to the board's offsets, written only by
@@ -38,7 +41,7 @@ SCHEMA = {
     "state_mac": ("", "mac", 0, 0),
 }
 CAL_KEYS = ("cal_depth_a", "cal_depth_b", "cal_current")
-STATE_KEYS = ("latched", "cart_use_s", "cart_reserved_s")
+STATE_KEYS = ("latched", "cart_use_s", "cart_reserved_s", "cart_locked")
 USED_UP_S = 100000                  # a use no cartridge allows: reads as used up
 # A signed factory state staged beside the firmware (deploy --stage --pen-id):
 # taken only by a pen that has no record yet, then removed.
@@ -158,6 +161,7 @@ class Settings:
             return None
         v["latched"] |= T.F_SETTINGS
         v["cart_use_s"] = v["cart_reserved_s"] = USED_UP_S
+        v["cart_locked"] = 0x1FE                 # and any cartridge needs confirming as new
         return ("safety state " + ("not signed by this pen's key" if self.found else "missing") +
                 ": settings fault latched, cartridge taken as used up (clear, and fit a new cartridge)")
 
@@ -202,6 +206,7 @@ class Settings:
                 v["cart_use_s"], v["cart_reserved_s"]))
             v["cart_use_s"] = v["cart_reserved_s"]
         m[T.S_CART_USE_S] = v["cart_use_s"]
+        core.set_cart_locked(v["cart_locked"])
         m[T.S_CART_SEEN] = 1 if m[T.I_CART_PRESENT] else 0
         if v["latched"]:
             core.restore_latched(v["latched"])  # still latched: clear them deliberately
@@ -218,6 +223,7 @@ class Settings:
         v["profile"] = core.profile
         v["cart_use_s"] = m[T.S_CART_USE_S] if m[T.I_CART_PRESENT] else 0
         v["cart_reserved_s"] = min(USED_UP_S, max(v["cart_use_s"], reserved_s))
+        v["cart_locked"] = core.cart_locked
         v["latched"] = m[T.S_FAULTS]
         if auto_off_s is not None:
             v["auto_off_s"] = auto_off_s

@@ -51,6 +51,8 @@ C_DEPTH_UM = const(18)       # requested needle depth (signed)
 C_CLEAR = const(19)          # bumped to ask for a fault clear
 C_ZONE_LO_UM = const(20)     # treatment-zone limits (signed)
 C_ZONE_HI_UM = const(21)     # (signed)
+C_CART_LOCKED = const(22)    # bit per cartridge type (bit 1: type 1) whose last cartridge was used up
+C_CART_NEW = const(23)       # set by the background: the seated cartridge is a new one (consumed)
 
 # ---- outputs: read by the HAL after each tick ------------------------------
 O_DUTY = const(24)           # motor PWM 0..65535
@@ -341,15 +343,21 @@ def _observe(m: ptr32):
     m[S_OC_COUNT] = n
 
     # Cartridge: seated, known, and not used up.  A new insertion starts a
-    # fresh usage count.
+    # fresh usage count -- unless its type is locked (the pen cannot tell a
+    # used-up cartridge put back from a new one of its type): then it counts
+    # as used up until the practitioner confirms a new one (C_CART_NEW).
     present = m[I_CART_PRESENT]
     ct = m[I_CART_TYPE]
+    fresh = m[C_CART_NEW]
+    m[C_CART_NEW] = 0
     if present == 0 or ct < 1 or ct > m[P_CARTS]:
         act |= F_CART_MISSING
     else:
-        if m[S_CART_SEEN] == 0:
+        if m[S_CART_SEEN] == 0 or (fresh != 0 and m[S_STATE] != ST_RUNNING):
             m[S_CART_USE_S] = 0
             m[S_CART_USE_TICKS] = 0
+            if fresh == 0 and (m[C_CART_LOCKED] >> ct) & 1:
+                m[S_CART_USE_S] = m[P_CART + 3 * (ct - 1) + 2]
         u = m[S_CART_USE_S]
         if u < 0 or u > _COUNT_MAX:       # a corrupted count reads as used up
             u = _COUNT_MAX

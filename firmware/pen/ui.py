@@ -8,6 +8,8 @@
 #   depth +/- 0.05 mm per press, repeats every 150 ms after 500 ms held;
 #             stops at the active limit (the view flags "at limit")
 #   depth + and - held together 1 s: next treatment zone (motor stopped)
+#   speed + and - held together 2 s: the seated cartridge is a new one (after
+#             a used-up one of its type, the pen counts it as used up until then)
 #   any button while asleep only wakes the pen
 #   a button held 10 s is taken for stuck: ignored until released (a stuck
 #   depth or speed button cannot keep stepping)
@@ -21,6 +23,7 @@ SAMPLE_MS = 10
 DEBOUNCE_SAMPLES = 2          # a change must hold for 20 ms
 LONG_MS = 1500
 ZONE_HOLD_MS = 1000
+CART_HOLD_MS = 2000
 MESSAGE_MS = 2000
 STUCK_MS = 10000
 _NAMES = ("power", "speed_up", "speed_down", "depth_up", "depth_down")
@@ -69,6 +72,7 @@ class UI:
         self._next_repeat = [0] * 5
         self._long_done = False
         self._zone_done = False
+        self._cart_done = False
         self._ignore = 0          # buttons whose current press is swallowed
         self.idle_ms = 0
         self.run_ms = 0
@@ -116,6 +120,8 @@ class UI:
                 self._long_done = False
         if not new & (B_DEPTH_UP | B_DEPTH_DOWN):
             self._zone_done = False
+        if not new & (B_SPEED_UP | B_SPEED_DOWN):
+            self._cart_done = False
 
     def _press(self, bit):
         core = self.core
@@ -147,6 +153,12 @@ class UI:
                     self._say("button stuck: " + _NAMES[i])
                     self._event("button_stuck", _NAMES[i])
         if not self.awake:
+            return
+        speeds = B_SPEED_UP | B_SPEED_DOWN
+        if held & speeds == speeds:
+            if not self._cart_done and min(self.held_ms[1], self.held_ms[2]) >= CART_HOLD_MS:
+                self._cart_done = True
+                self._new_cartridge()
             return
         both = B_DEPTH_UP | B_DEPTH_DOWN
         if held & both == both:
@@ -192,6 +204,15 @@ class UI:
             self._event("clear", ",".join(left))
         else:
             self.sleep("button")
+
+    def _new_cartridge(self):
+        try:
+            name = self.core.confirm_new_cartridge()
+        except Refused as e:
+            self._say(e.text)
+            return
+        self._say("new cartridge " + name)
+        self._event("cartridge", "new {} confirmed (buttons)".format(name))
 
     def _next_zone(self):
         if self.core.running():
