@@ -717,17 +717,17 @@ class Bench:
         the ticker running at the end for the next phase."""
         app, hal, sched, m = self.app, self.hal, self.app.sched, self.m
         period = app.period_us
-        if not swap:
-            gc.collect()
+        gc.collect()                             # the buffers below want whole blocks
         probe = Probe(sched, period, self.exec_last) if instrumented else None
         if probe is not None:
             probe.plant = model
         nbeat = seconds * 1000 // 10 + 64 if instrumented else 0
-        npass = min(4000, seconds * 1000) if instrumented else 0
-        beats = array("i", [0] * nbeat)          # wall time of passes that ran the tasks
-        beats_cpu = array("i", [0] * nbeat)      # ... minus the tick interrupts meanwhile
-        pas = array("i", [0] * npass)            # the same for passes with no task due
-        pas_cpu = array("i", [0] * npass)
+        npass = min(2000, seconds * 1000) if instrumented else 0
+        # (from zero bytes: no list of npass ints on the way, half the heap)
+        beats = array("i", bytes(4 * nbeat))     # wall time of passes that ran the tasks
+        beats_cpu = array("i", bytes(4 * nbeat))  # ... minus the tick interrupts meanwhile
+        pas = array("i", bytes(4 * npass))       # the same for passes with no task due
+        pas_cpu = array("i", bytes(4 * npass))
         nb = npas = 0
         timed = []
         if instrumented:
