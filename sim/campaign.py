@@ -98,9 +98,13 @@ def _stuck_depth(pen: Pen, rng: random.Random) -> None:
 
 
 def _new_cartridge(pen: Pen) -> None:
+    # a new cartridge of the used-up type: seated, then confirmed new (the
+    # type stays locked until then, docs/safety.md H6)
     pen.plant.cart_present = False
     pen.run_ms(5)
     pen.plant.cart_present = True
+    pen.run_ms(5)
+    pen.core.confirm_new_cartridge()
 
 
 def _cool(pen: Pen) -> None:
