@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pen import tick as T
 from sim import campaign
 from sim.plant import TISSUES
 from sim.rig import SimPen
-from sim.runner import TRACE_COLUMNS, Injection, RunResult
+from sim.runner import TRACE_COLUMNS, Injection, RunResult, append_sample
 from sim.scenario import Scenario
 
 
@@ -45,25 +44,10 @@ class Recorder:
         self.n += 1
         if self.n % self.every:
             return
-        m, tr = pen.m, self.trace
         period_s = self.every * pen.board["control_period_us"] / 1e6
         strokes = (pen.plant.theta - self.theta) / (2 * math.pi) / period_s
         self.theta = pen.plant.theta
-        tr["t_s"].append(pen.clock.now_us / 1e6)
-        tr["state"].append(m[T.S_STATE])
-        tr["level"].append(m[T.C_LEVEL] + 1)
-        tr["target_sps"].append(m[T.S_TARGET_CHZ] / 100 if m[T.S_STATE] == T.ST_RUNNING else 0.0)
-        tr["rate_sps"].append(m[T.S_RATE_CHZ] / 100)
-        tr["stroke_sps"].append(strokes)
-        tr["duty"].append(m[T.O_DUTY])
-        tr["current_ma"].append(m[T.S_CURRENT_MA])
-        tr["depth_um"].append(m[T.S_DEPTH_UM])
-        tr["depth_target_um"].append(m[T.S_DEPTH_TARGET])
-        tr["limit_um"].append(m[T.S_LIMIT_HI])
-        tr["battery_mv"].append(m[T.S_VBAT_MV])
-        tr["temp_c"].append(m[T.S_TEMP_DC] / 10)
-        tr["faults"].append(m[T.S_FAULTS])
-        tr["tissue"].append(pen.plant.tissue)
+        append_sample(self.trace, pen, strokes)
 
 
 def replay(spec: campaign.RunSpec, trace_ms: int | None = 1) -> Replay:

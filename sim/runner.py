@@ -27,6 +27,26 @@ BUTTON_BITS = {"power": B_POWER, "speed_up": B_SPEED_UP, "speed_down": B_SPEED_D
 TRACE_COLUMNS = ("t_s", "state", "level", "target_sps", "rate_sps", "stroke_sps", "duty", "current_ma",
                  "depth_um", "depth_target_um", "limit_um", "battery_mv", "temp_c", "faults", "tissue")
 
+
+def append_sample(tr: dict[str, list], pen: Any, strokes_sps: float) -> None:
+    """One row of a trace (TRACE_COLUMNS) from the pen's memory and plant now."""
+    m = pen.m
+    tr["t_s"].append(pen.clock.now_us / 1e6)
+    tr["state"].append(m[T.S_STATE])
+    tr["level"].append(m[T.C_LEVEL] + 1)
+    tr["target_sps"].append(m[T.S_TARGET_CHZ] / 100 if m[T.S_STATE] == T.ST_RUNNING else 0.0)
+    tr["rate_sps"].append(m[T.S_RATE_CHZ] / 100)
+    tr["stroke_sps"].append(strokes_sps)
+    tr["duty"].append(m[T.O_DUTY])
+    tr["current_ma"].append(m[T.S_CURRENT_MA])
+    tr["depth_um"].append(m[T.S_DEPTH_UM])
+    tr["depth_target_um"].append(m[T.S_DEPTH_TARGET])
+    tr["limit_um"].append(m[T.S_LIMIT_HI])
+    tr["battery_mv"].append(m[T.S_VBAT_MV])
+    tr["temp_c"].append(m[T.S_TEMP_DC] / 10)
+    tr["faults"].append(m[T.S_FAULTS])
+    tr["tissue"].append(pen.plant.tissue)
+
 CONTROLLERS = ("closed-loop", "open-loop")
 
 
@@ -245,26 +265,11 @@ class Session:
 
     # ---- running -------------------------------------------------------------------
     def _sample(self) -> None:
-        pen, m, tr = self.pen, self.pen.m, self.trace
-        now = pen.clock.now_us
+        pen = self.pen
         theta = pen.plant.theta
         strokes = (theta - self._theta_prev) / (2 * math.pi) / (self.trace_us / 1e6)
         self._theta_prev = theta
-        tr["t_s"].append(now / 1e6)
-        tr["state"].append(m[T.S_STATE])
-        tr["level"].append(m[T.C_LEVEL] + 1)
-        tr["target_sps"].append(m[T.S_TARGET_CHZ] / 100 if m[T.S_STATE] == T.ST_RUNNING else 0.0)
-        tr["rate_sps"].append(m[T.S_RATE_CHZ] / 100)
-        tr["stroke_sps"].append(strokes)
-        tr["duty"].append(m[T.O_DUTY])
-        tr["current_ma"].append(m[T.S_CURRENT_MA])
-        tr["depth_um"].append(m[T.S_DEPTH_UM])
-        tr["depth_target_um"].append(m[T.S_DEPTH_TARGET])
-        tr["limit_um"].append(m[T.S_LIMIT_HI])
-        tr["battery_mv"].append(m[T.S_VBAT_MV])
-        tr["temp_c"].append(m[T.S_TEMP_DC] / 10)
-        tr["faults"].append(m[T.S_FAULTS])
-        tr["tissue"].append(pen.plant.tissue)
+        append_sample(self.trace, pen, strokes)
 
     def run(self, progress: TextIO | None = None) -> RunResult:
         pen, clock, app = self.pen, self.pen.clock, self.pen.app

@@ -61,15 +61,22 @@ def check_manifest(path=MANIFEST, required=True):
             return "missing file " + name
         if got != want:
             return "changed file " + name
-    for d in FIRMWARE_DIRS:
-        try:
-            names = os.listdir(d)
-        except OSError:
-            continue
+    for d, names in _firmware_dirs():
         for n in names:
             if d + "/" + n not in files:
                 return "unexpected file {}/{}".format(d, n)
     return None
+
+
+def _firmware_dirs():
+    """(folder, its file names) for each firmware folder on the pen."""
+    out = []
+    for d in FIRMWARE_DIRS:
+        try:
+            out.append((d, os.listdir(d)))
+        except OSError:
+            pass
+    return out
 
 
 def remove_firmware():
@@ -79,11 +86,7 @@ def remove_firmware():
     refused at boot as unexpected.  The pen does not boot again until the
     new firmware is copied."""
     gone = []
-    for d in FIRMWARE_DIRS:
-        try:
-            names = os.listdir(d)
-        except OSError:
-            continue
+    for d, names in _firmware_dirs():
         for n in names:
             os.remove(d + "/" + n)
         os.rmdir(d)
