@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -616,24 +614,11 @@ def run_virtual_pen(args: argparse.Namespace) -> int:
     if problem:
         print(f"needlepen virtual-pen: {problem}", file=sys.stderr)
         return 2
-    from host_tools.virtualpen import BOOT, FlashInUse, Supervisor, claim_flash, micropython_bin, prepare_flash
-    try:
-        _held = claim_flash(args.dir)      # the lock lasts as long as this process
-        fresh = prepare_flash(args.dir, fresh=args.fresh)
-    except FlashInUse as e:
-        print(f"needlepen virtual-pen: {e}", file=sys.stderr)
-        return 2
-    flash = os.path.abspath(args.dir)
-    sup = Supervisor([micropython_bin(), "-i", BOOT], flash, args.link, log=sys.stderr if args.verbose else None)
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-    print(f"virtual pen on {sup.host_path}" + (f" (also {args.link})" if args.link else ""), flush=True)
-    print(f"  filesystem {flash}{' (factory fresh)' if fresh else ''}; stop with Ctrl-C", flush=True)
-    print(f"  try: needlepen console --port {sup.host_path}", flush=True)
-    try:
-        sup.run()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        sup.stop()
-    time.sleep(0)
-    return 0
+    from host_tools.virtualpen import serve
+
+    def announce(port: str, flash: str, fresh: bool) -> None:
+        print(f"virtual pen on {port}" + (f" (also {args.link})" if args.link else ""), flush=True)
+        print(f"  filesystem {flash}{' (factory fresh)' if fresh else ''}; stop with Ctrl-C", flush=True)
+        print(f"  try: needlepen console --port {port}", flush=True)
+
+    return serve(args.dir, args.fresh, args.link, sys.stderr if args.verbose else None, announce)

@@ -25,7 +25,9 @@ import sys
 import termios
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from host_tools import paths
 
@@ -406,3 +408,29 @@ def prepare_flash(flash: str, board: str = "virtual", fresh: bool = False) -> bo
 def micropython_bin() -> str:
     here = os.path.join(os.path.dirname(sys.executable), "micropython")
     return here if os.path.exists(here) else "micropython"
+
+
+def serve(flash: str, fresh: bool, link: str | None = None, log: Any = None,
+          announce: Callable[[str, str, bool], None] | None = None) -> int:
+    """Run a virtual pen on `flash` until SIGTERM or Ctrl-C (the process
+    holds the filesystem meanwhile).  announce(port, flash, was_fresh) once
+    the port exists.  Returns the exit status; a filesystem in use or not a
+    pen's: the reason on stderr, 2."""
+    try:
+        _held = claim_flash(flash)       # the lock lasts as long as this process
+        wrote = prepare_flash(flash, fresh=fresh)
+    except FlashInUse as e:
+        print(f"needlepen virtual-pen: {e}", file=sys.stderr)
+        return 2
+    flash = os.path.abspath(flash)
+    sup = Supervisor([micropython_bin(), "-i", BOOT], flash, link, log=log)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    if announce is not None:
+        announce(sup.host_path, flash, wrote)
+    try:
+        sup.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        sup.stop()
+    return 0

@@ -25,7 +25,7 @@ FAULTS: dict[str, tuple[str, str, str]] = {
         'a known cartridge seated'),
     'cartridge_used': ('cartridge run time reached its limit, while running',
         'usage ≥ `max_use_s` (3600 s)',
-        'a new cartridge (usage restarts at insertion)'),
+        'a new cartridge (usage restarts at insertion; after a used-up one of the same type, once confirmed new: `cartridge new` or speed + and - held 2 s, since the board tells types apart, not cartridges)'),
     'depth_disagree': ('a depth sensor broken or stuck',
         'the two sensors differ by > 150 µm for 20 ms',
         'they agree again'),

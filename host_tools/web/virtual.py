@@ -8,7 +8,6 @@ with the server (and by the kernel if the server dies: PR_SET_PDEATHSIG)."""
 from __future__ import annotations
 
 import argparse
-import os
 import select
 import signal
 import subprocess
@@ -78,27 +77,13 @@ class VirtualPen:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from host_tools.virtualpen import BOOT, FlashInUse, Supervisor, claim_flash, micropython_bin, prepare_flash
+    from host_tools.virtualpen import serve
     ap = argparse.ArgumentParser(prog="host_tools.web.virtual")
     ap.add_argument("--dir", required=True)
     ap.add_argument("--fresh", action="store_true")
     args = ap.parse_args(argv)
-    try:
-        _held = claim_flash(args.dir)      # the lock lasts as long as this process
-        prepare_flash(args.dir, fresh=args.fresh)
-    except FlashInUse as e:
-        print(f"{e}", file=sys.stderr)
-        return 2
-    sup = Supervisor([micropython_bin(), "-i", BOOT], os.path.abspath(args.dir), None)
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-    print(f"virtual pen on {sup.host_path}", flush=True)
-    try:
-        sup.run()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        sup.stop()
-    return 0
+    return serve(args.dir, args.fresh, announce=lambda port, flash, fresh: print(f"virtual pen on {port}",
+                                                                                   flush=True))
 
 
 if __name__ == "__main__":
