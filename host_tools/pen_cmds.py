@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -438,6 +439,32 @@ def wait_seconds(words: list[str]) -> float:
     return seconds
 
 
+def wait_pen_time(link: PenLink, seconds: float) -> None:
+    """A script's `wait SECONDS`: that long on the pen's own clock (its
+    telemetry's `t`), which on a pen is the wall clock and on a virtual pen
+    is its simulated time: a script means the same on a busy host.  At most
+    3 x SECONDS + 5 s of wall time; without telemetry, wall time."""
+    start = time.monotonic()
+    try:
+        t0 = link.command("status").json()["t_ms"]
+    except (ValueError, KeyError, TypeError, LinkError):
+        t0 = None
+    link.telemetry.clear()
+    end = start + seconds
+    limit = start + 3 * seconds + 5
+    while True:
+        now = time.monotonic()
+        tele = link.telemetry
+        if t0 is not None and tele and isinstance(tele[-1].get("t"), int):
+            if tele[-1]["t"] - t0 >= seconds * 1000:
+                return
+        elif now >= end and (t0 is None or now - start > 1.0):
+            return                       # no pen clock to follow: the wall's
+        if now >= limit:
+            return
+        link.pump(min(0.05, limit - now))
+
+
 def answer_value(text: str) -> Any:
     """An answer's text, parsed when it is JSON (status, info, get): a
     script's JSON line holds the pen's object, not JSON in a string."""
@@ -526,8 +553,7 @@ def _console_lines(link: PenLink, args: argparse.Namespace) -> int:
                         raise ScriptError(f"line {n}: {e}") from None
                     out({"error": str(e)}, str(e), True)
                     continue
-                link.telemetry.clear()
-                link.pump(seconds)
+                wait_pen_time(link, seconds)
                 for t in link.telemetry:
                     out({"telemetry": t}, "T " + json.dumps(t), bool(t.get("f")))
                 continue
