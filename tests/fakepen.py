@@ -9,6 +9,7 @@ import io
 import json
 import os
 import select
+import signal
 import sys
 import threading
 import tty
@@ -139,13 +140,25 @@ class FakePen:
         return [f"ERR unknown_command {cmd}"]
 
 
-def run_cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+class Hung(BaseException):
+    """The command did not end in time (a BaseException: no `except
+    Exception` in the tool under test can swallow it)."""
+
+
+def run_cli(*args: str, stdin: bytes = b"", timeout: float = 60.0) -> tuple[int, str, str]:
     """`needlepen ARGS` in this process (fast): exit code, stdout, stderr.
-    stdin is a script (not a terminal)."""
+    stdin is a script (not a terminal).  A command that hangs raises Hung
+    after `timeout` seconds (a SIGALRM: the tests' main thread)."""
     from host_tools.cli import main
+
+    def hung(signum: int, frame: object) -> None:
+        raise Hung(f"needlepen {' '.join(args)} did not end within {timeout} s")
+
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdin
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         with redirect_stdout(out), redirect_stderr(err):
             try:
@@ -153,5 +166,7 @@ def run_cli(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
             except SystemExit as e:          # argparse's usage errors
                 code = e.code if isinstance(e.code, int) else 2
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
         sys.stdin = saved
     return code, out.getvalue(), err.getvalue()

@@ -292,7 +292,7 @@ def test_10_typed_lines_have_editing_and_history(tmp_path) -> None:
 def test_13_console_wait_is_bounded(quick: None, script: bytes) -> None:
     with FakePen() as pen:
         t0 = time.monotonic()
-        code, _, err = run_cli("console", "--port", pen.port, stdin=script)
+        code, _, err = run_cli("console", "--port", pen.port, stdin=script, timeout=15)
         assert time.monotonic() - t0 < 10                 # 1e309 and nan hung before
     assert code == 2
     line = one_line_error(err)
@@ -344,3 +344,34 @@ def test_13_an_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("NEEDLEPEN_DEBUG", "1")
     with pytest.raises(RuntimeError):
         run_cli("boards", "virtual")
+
+
+def test_a_script_wait_follows_the_pens_own_clock() -> None:
+    # A virtual pen on a busy host runs slower than the wall clock: `wait 0.4`
+    # in a console script means 0.4 s of the pen's time (its telemetry clock).
+    import time as _time
+    from types import SimpleNamespace
+
+    from host_tools.pen_cmds import wait_pen_time
+
+    class HalfSpeedPen:
+        def __init__(self) -> None:
+            self.start = _time.monotonic()
+            self.telemetry: list[dict] = []
+
+        def _t(self) -> int:
+            return int((_time.monotonic() - self.start) * 500)      # pen ms: half the wall's
+
+        def command(self, line: str) -> SimpleNamespace:
+            assert line == "status"
+            return SimpleNamespace(json=lambda: {"t_ms": self._t()})
+
+        def pump(self, seconds: float) -> None:
+            _time.sleep(seconds)
+            self.telemetry.append({"t": self._t()})
+
+    pen = HalfSpeedPen()
+    t0 = _time.monotonic()
+    wait_pen_time(pen, 0.4)  # type: ignore[arg-type]
+    assert _time.monotonic() - t0 >= 0.75                  # 0.4 s of pen time took twice as long
+    assert pen.telemetry[-1]["t"] >= 400

@@ -282,7 +282,7 @@ def test_bad_input(case: tuple[list[str], bytes, int], quick: None, places: dict
     with ExitStack() as stack:
         argv = _fill(args, places, stack)
         t0 = time.monotonic()
-        code, _, err = run_cli(*argv, stdin=stdin)
+        code, _, err = run_cli(*argv, stdin=stdin, timeout=BOUND_S)
         took = time.monotonic() - t0
     check_error(code, err, want)
     assert took < BOUND_S, took
