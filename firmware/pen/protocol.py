@@ -15,6 +15,8 @@ VERSION = "needlepen-fw 0.1"
 
 MAX_LOG = 200                 # events per `log` answer (streamed a few lines a beat)
 TELE_ROOM = 512               # telemetry waits while less than this is free in the output queue
+ANSWER_ROOM = 640             # a line is taken only with room for its answer (status, info: ~560 B):
+                              # the host's next command waits, an answer is never dropped
 
 HELP = ("commands: status | info | tele on [hz] | tele off | start | stop | clear | speed <level> | "
         "depth <mm>|<um>um | zone <name> [home|professional] | log [n] | get [key] | set <key> <value> | "
@@ -82,6 +84,9 @@ class Protocol:
             b = data[i]
             i += 1
             if b == 10 or b == 13:
+                if not self._room():
+                    i -= 1                # the line ends here: taken once its answer fits
+                    break
                 line = bytes(self.buf)
                 self.buf = bytearray()
                 if self.discarding:
@@ -225,8 +230,13 @@ class Protocol:
         return self.STREAMED
 
     def busy(self):
-        """A streamed answer is still going out, or input waits behind one."""
+        """A streamed answer is still going out, or input waits behind one
+        (or behind answers that have not gone out yet)."""
         return self.stream is not None or len(self.inbuf) > 0
+
+    def _room(self):
+        link = self.app.link
+        return link is None or link.room() >= ANSWER_ROOM
 
     def _pump_stream(self):
         # As many lines as the output queue has room for.
@@ -335,8 +345,8 @@ class Protocol:
         telemetry when switched on."""
         if self.stream is not None:
             self._pump_stream()
-            if self.stream is None and self.inbuf:
-                self._take_lines()
+        if self.stream is None and self.inbuf and self._room():
+            self._take_lines()
         if not self.tele_every:
             return
         self._tele_left -= 1

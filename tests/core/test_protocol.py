@@ -180,3 +180,50 @@ def test_a_setting_is_on_flash_before_its_ok():
     (ans,) = ask(p, "set auto_off_s 200")
     assert ans.startswith("ERR refused stop the motor first")
     assert b'"auto_off_s": 120' in fs.files["settings.rec"]
+
+
+def test_a_burst_of_commands_is_answered_in_full_by_a_slow_host():
+    # The output queue holds 1 KB and a status answer is ~560 B: commands
+    # sent together wait for room instead of losing an answer (the emulated
+    # chip lost one at a stop before: info's serial_dropped 1).
+    from pen.link import QUEUE_BYTES
+
+    class SlowHost:
+        """A 1 KB queue that the host drains a line a beat."""
+        def __init__(self):
+            self.inbox = b""
+            self.lines = []
+            self.queued = []
+            self.dropped = 0
+
+        def read(self):
+            data, self.inbox = self.inbox, b""
+            return data
+
+        def write(self, line):
+            if sum(len(x) + 1 for x in self.queued) + len(line) + 1 > QUEUE_BYTES:
+                self.dropped += 1
+                return False
+            self.queued.append(line)
+            return True
+
+        def room(self):
+            return QUEUE_BYTES - sum(len(x) + 1 for x in self.queued)
+
+        def pending(self):
+            return len(self.queued)
+
+        def pump(self):
+            if self.queued:                  # one line a beat: a host slower than the pen
+                self.lines.append(self.queued.pop(0))
+            return 0
+
+    p = linked_pen()
+    host = SlowHost()
+    p.link = p.app.link = host
+    p.app.protocol.write = host.write
+    host.inbox = b"status\nstatus\nstatus\nspeed 3\nstatus\ninfo\n"
+    p.run_ms(400)
+    answers = [x for x in host.lines if x.startswith(("OK", "ERR"))]
+    assert len(answers) == 6 and host.dropped == 0, (len(answers), host.dropped)
+    assert answers[3] == "OK speed 3 (120 strokes/s)"
