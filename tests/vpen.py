@@ -126,6 +126,15 @@ class VirtualPen:
         assert ans.startswith("OK {"), ans
         return json.loads(ans[3:])
 
+    def wait_pen(self, seconds: float, timeout: float = 60.0) -> None:
+        """Let `seconds` of the pen's own time pass (a busy host slows the
+        virtual pen's clock; the wall clock would not say when it is done)."""
+        t0 = self.status()["t_ms"]
+        end = time.monotonic() + timeout
+        while self.status()["t_ms"] - t0 < seconds * 1000:
+            assert time.monotonic() < end, f"the pen's clock did not advance {seconds} s in {timeout} s"
+            time.sleep(0.05)
+
     def close(self) -> None:
         self.proc.kill()
         self.proc.wait(timeout=10)
