@@ -394,8 +394,9 @@ def test_sim_list_into_head_ends_quietly() -> None:
 # ---- the plot ---------------------------------------------------------------------------
 
 def _figure(name: str, **board: int) -> tuple[runner.RunResult, object]:
-    from sim import plot
     import copy
+
+    from sim import plot
     r = runner.run(scenario.load(name))
     r.pen.board = copy.deepcopy(r.pen.board)             # never the shared board definition
     for section, key, value in (("motor", "overcurrent_ma", board.get("oc")),
