@@ -13,6 +13,7 @@
     needlepen boards [NAME]       board definitions and pin maps
     needlepen ports               the serial ports, and which look like a pen
     needlepen web [--virtual]     a local web page: live charts, controls, simulator
+    needlepen accel build         compile the simulator's hot path (about 1.7x faster)
 
 --port P: a serial port, or auto (the one pen on USB); without --port,
 $NEEDLEPEN_PORT.  Exit status: 0 done; 1 the pen refused, a deploy failed,
@@ -27,7 +28,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from host_tools import boards_cmd, campaign_cmd, pen_cmds, ports, sim_cmd
+from host_tools import accel_cmd, boards_cmd, campaign_cmd, pen_cmds, ports, sim_cmd
 from host_tools.web import command as web_cmd
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
@@ -37,6 +38,7 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "boards": boards_cmd.add_parser,
     "ports": ports.add_parser,
     "web": web_cmd.add_parser,
+    "accel": accel_cmd.add_parser,
 }
 
 

@@ -464,7 +464,7 @@ def run_rows(plan: Plan, indexes: list[int]) -> list[dict[str, Any]]:
 # The code a run's outcome depends on: the firmware's core, the boards and
 # the simulator's modules except these, which a campaign run does not use
 # (a new module counts until it is listed here).
-NOT_IN_RUNS = ("__init__", "faults", "plot", "runner", "scenario", "summary", "virtual")
+NOT_IN_RUNS = ("__init__", "accel", "faults", "loop_spread", "plot", "runner", "scenario", "summary", "virtual")
 
 
 def code_fingerprint() -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pen import faults as fault_names
 from pen import tick as T
+from sim import accel
 from sim.runner import RunResult
 
 SETTLE_AFTER_CHANGE_S = 1.0     # after a start or a level change
@@ -154,6 +155,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
         "simulated_s": r.sim_s,
         "wall_s": r.wall_s,
         "real_time_factor": r.rtf,
+        "compiled_hot_path": len(accel.active()) == len(accel.MODULES),
         "pen_time_s": run_s,
         "stroke_rate": rate_stats(r),
         "load_steps": load_steps(r),
@@ -255,7 +257,8 @@ def format_summary(s: dict[str, Any]) -> str:
     w = out.append
     w(f"scenario {s['scenario']}  ({s['controller']})")
     w(f"  simulated {s['simulated_s'] / 60:.1f} min in {s['wall_s']:.1f} s wall: "
-      f"{s['real_time_factor']:.0f}x real time;  pen time {s['pen_time_s'] / 60:.1f} min")
+      f"{s['real_time_factor']:.0f}x real time{' (compiled hot path)' if s.get('compiled_hot_path') else ''};"
+      f"  pen time {s['pen_time_s'] / 60:.1f} min")
     w("")
     w("stroke rate, steady state, error vs target (50 ms average):")
     w(f"  {'level':>5} {'where':>5} {'samples':>8} {'mean':>8} {'rms':>8} {'p95|e|':>8} {'max|e|':>8}")

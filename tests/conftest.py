@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The pure modules, whatever a developer has built (sim/accel.py); the CLI
+# subprocesses inherit it.  tests/test_accel.py compares the two.
+os.environ["NEEDLEPEN_ACCEL"] = "0"
 for p in (ROOT / "tests" / "core", ROOT / "firmware", ROOT):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
