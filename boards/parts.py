@@ -1,6 +1,8 @@
 # Parts fitted to every needlepen board: one motor and cam, one depth
 # actuator, one battery pack, one set of cartridges.  Board files combine
 # these with their own pins, ADC scaling and UI.
+import math
+
 
 # Coreless DC motor, 2.5 ohm, Ke = Kt = 4 mV/(rad/s); one needle stroke per
 # revolution, so 25.1 mV per stroke/s of back-EMF.  Gains tuned in the
@@ -100,6 +102,19 @@ def _pct(spec):
     return int(-(-round(max(hi / nom - 1, 1 - lo / nom) * 100, 3) // 1))
 
 
+def coast_decline(tol, window_ms, margin=0.8):
+    """The least any pen inside the tolerances slows down while coasting (no
+    current: Coulomb and viscous friction alone; least friction, heaviest
+    rotor) in window_ms, times `margin`: (strokes/s, plus per mille of the
+    rate).  A motor whose rate fell less than this while its current
+    sensor read nothing was driven: the sensor is dead (pen.tick)."""
+    m = tol["motor"]
+    tau, b, j = m["friction_nm"][1], m["viscous_nm_s"][1], m["inertia_kg_m2"][2]
+    dt = window_ms / 1000
+    # d(omega)/dt = -(tau + b omega) / J, omega = 2 pi * strokes/s (one stroke a turn)
+    return margin * tau / j * dt / (2 * math.pi), margin * b / j * dt * 1000
+
+
 def pen_board(**own):
     """A board dict: the shared parts plus the board's own entries."""
     tol = {k: dict(v) for k, v in TOLERANCES.items()}
@@ -108,6 +123,10 @@ def pen_board(**own):
     motor = dict(MOTOR)
     # what the firmware must cover of the spread (pen.board checks them)
     motor["ke_tolerance_pct"] = _pct(tol["motor"]["ke_v_s"])
+    motor["resistance_tolerance_pct"] = _pct(tol["motor"]["resistance_ohm"])
+    sps, per_mille = coast_decline(tol, motor["tach_check_ms"])
+    motor["coast_decline_sps"] = math.floor(sps * 100) / 100            # rounded down: a stricter "held"
+    motor["coast_decline_per_mille"] = math.floor(per_mille * 10) / 10
     battery = dict(BATTERY_2S)
     battery["accuracy_mv"] = tol["sensors"]["battery_accuracy_mv"]
     battery["noise_mv"] = tol["sensors"]["battery_noise_mv"]

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 import pen  # noqa: F401  (installs the MicroPython stand-ins on CPython)
+from host_tools import campaign_loops
 from host_tools.campaign_store import Results, ResultsError
 from sim import campaign
 
@@ -30,6 +31,7 @@ latching and clearing (sim/campaign.py).
   needlepen campaign run ... --scheduler tcp://HOST:8786  an existing Dask cluster
   needlepen campaign report out/c.sqlite [--compare out/other.sqlite] [--markdown]
   needlepen campaign replay out/c.sqlite --run 123        one run again, with trace and plot
+  needlepen campaign loops --pens 48    closed vs open loop stroke rate across the population
 
 A campaign cut off (Ctrl-C, a lost machine) resumes where it stopped: run
 the same command again.  Run number i of a campaign is the same run on any
@@ -121,6 +123,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="one trace row per MS ms (default 1)")
     rr.add_argument("--json", metavar="FILE", help="the run's row as JSON; - for stdout")
     rr.set_defaults(run=replay_cmd)
+
+    campaign_loops.add_parser(cs, _int, parse_workers)
 
 
 def _int(opt: str) -> Callable[[str], int]:

@@ -144,6 +144,15 @@ def _off_spec(pen: SimPen, nominal_ms: float, heavy_ms: float) -> float:
     return nominal_ms if pen.plant.J <= J_NOMINAL * 1.05 else heavy_ms
 
 
+def _overrun_bound(pen: SimPen) -> float:
+    """loop_overrun: the trip's overruns in a row and the tick that latches
+    it, each as long as a step of exec_us takes in whole periods (a 3.0 ms
+    step: 4 ms; it was a flat 20 ms, which a 3.0 ms step exceeds)."""
+    period_ms = pen.board["control_period_us"] / 1000
+    step_periods = pen.clock.exec_us // pen.board["control_period_us"] + 1
+    return (pen.board.get("overrun_trip", 5) + 1) * step_periods * period_ms
+
+
 SPECS: dict[str, Spec] = {
     "output_short": Spec(
         "motor leads short: overheating wiring, burns", _set("short_ohm", lambda r: r.uniform(0.3, 1.0)),
@@ -160,11 +169,19 @@ SPECS: dict[str, Spec] = {
         lambda pen: max(20.0, 4 * _period_ms(pen)) + 2, heal=_heal(tach_dead=False)),
     "missing_pulses": Spec(
         "tachometer loses pulses: wrong stroke rate (the PI chases a wrong speed)",
-        _set("tach_drop", lambda r: r.uniform(0.1, 0.7)), ("tach_mismatch", "stall"), lambda pen: 2500,
+        _set("tach_drop", lambda r: r.uniform(0.1, 0.7)),
+        # the PI chasing a rate read low over-drives the motor (overcurrent) and
+        # then brakes it to no current while the rate reads steady
+        # (current_sensor): either stops it in time, by another check's name
+        ("tach_mismatch", "stall", "overcurrent", "current_sensor"), lambda pen: 2500,
         onset=lambda pen: _rate_off(pen) > 0.15, heal=_heal(tach_drop=0.0)),
     "current_sensor_dead": Spec(
         "current sensor reads zero: over-current protection blind", _set("current_stuck", 0.0),
-        ("current_sensor",), lambda pen: _off_spec(pen, 202, 450), heal=_heal(current_stuck=None)),
+        ("current_sensor",), lambda pen: _off_spec(pen, 202, 450),
+        # detectable (and a hazard) while current flows: a motor the PI brakes
+        # after an overshoot coasts and draws none, as the dead sensor says
+        onset=lambda pen: _current_ma(pen) > pen.board["motor"]["min_running_ma"],
+        heal=_heal(current_stuck=None)),
     "overheat": Spec(
         "motor winding overheats: burns, hot pen", _set("extra_heat_w", lambda r: r.uniform(20, 40)),
         ("overtemp",), lambda pen: 300, onset=lambda pen: pen.plant.temp > 70.0, heal=_cool, persists=True,
@@ -196,7 +213,7 @@ SPECS: dict[str, Spec] = {
     "loop_overrun": Spec(
         "control step too slow: control and supervision late",
         lambda pen, rng: setattr(pen.clock, "exec_us", rng.randint(1100, 3000)), ("loop_overrun",),
-        lambda pen: 20, heal=lambda pen: setattr(pen.clock, "exec_us", 0), persists=True, heal_ms=300),
+        _overrun_bound, heal=lambda pen: setattr(pen.clock, "exec_us", 0), persists=True, heal_ms=300),
     "background_hang": Spec(
         "UI and protocol stop (the pen cannot be stopped by its button)", _hang, ("watchdog",),
         lambda pen: 502, heal=_unhang, persists=True),

@@ -110,14 +110,17 @@ def _open_loop(pen: SimPen) -> None:
 class Session:
     """One run of a scenario."""
 
-    def __init__(self, scenario: Scenario, controller: str = "closed-loop", trace_ms: int = 10) -> None:
+    def __init__(self, scenario: Scenario, controller: str = "closed-loop", trace_ms: int = 10,
+                 plant_kw: dict[str, float] | None = None) -> None:
         if controller not in CONTROLLERS:
             raise ValueError(f"controller must be one of {CONTROLLERS}")
         self.sc = scenario
         self.controller = controller
         board = load_board(scenario.board)
         p = scenario.pen
-        plant_kw = {"soc": float(p.get("battery", 0.95)), "t_amb": float(p.get("ambient_c", 25.0))}
+        # the scenario's battery and room; plant_kw: a pen of a population (sim.population)
+        plant_kw = {"soc": float(p.get("battery", 0.95)), "t_amb": float(p.get("ambient_c", 25.0)),
+                    **(plant_kw or {})}
         depth_um = int(round(float(p.get("depth_mm", 0.25)) * 1000))
         self.pen = pen = SimPen(board, seed=scenario.seed, plant_kw=plant_kw, fast_memory=True,
                                 level=int(p.get("level", 1)), depth_um=depth_um,
@@ -329,8 +332,8 @@ def _mmss(s: float) -> str:
 
 
 def run(scenario: Scenario, controller: str = "closed-loop", trace_ms: int = 10,
-        progress: bool = False) -> RunResult:
-    return Session(scenario, controller, trace_ms).run(sys.stderr if progress else None)
+        progress: bool = False, plant_kw: dict[str, float] | None = None) -> RunResult:
+    return Session(scenario, controller, trace_ms, plant_kw).run(sys.stderr if progress else None)
 
 
 def fault_name_list(bits: int) -> list[str]:

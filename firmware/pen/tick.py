@@ -188,6 +188,9 @@ P_SF_TICKS = const(183)      # ... for this long (leaky)
 P_SF_FPCT = const(184)       # shortfall fault: more than this % short, duty saturated,
 P_SF_FTICKS = const(185)     # ... for this long (leaky)
 P_BATT_GUARD_MV = const(186)  # battery reading's accuracy (and averaged noise): critical level + this
+P_R_TOL_PCT = const(187)     # winding resistance tolerance, %: the back-EMF estimate's error under load
+P_COAST_CHZ = const(188)     # current check: the least a coasting pen slows in the window, chz ...
+P_COAST_PM10 = const(189)    # ... plus this, in 1/10000 of the rate
 MEM_WORDS = const(192)
 MAX_LEVELS = const(8)
 MAX_CARTS = const(8)
@@ -494,7 +497,13 @@ def _observe(m: ptr32):
             diff = f >> 4
             if diff < 0:
                 diff = 0 - diff
-            if diff > est * (m[P_TM_PCT] + widen) // 100 + m[P_TM_CHZ]:     # 2**23 * 200
+            # Allowed: the tolerance band, plus what the winding resistance's
+            # own tolerance makes of I * R (a heavily loaded pen at a low
+            # rate: 1.4 A, 10 % of 2.5 ohm is 14 strokes/s of estimate).
+            rerr = cur * m[P_R_MOHM] // 1000 * m[P_R_TOL_PCT] // 100     # 32767 * 20000 * 50%: < 2**19 mV
+            if rerr < 0:
+                rerr = 0
+            if diff > est * (m[P_TM_PCT] + widen) // 100 + m[P_TM_CHZ] + (rerr << 10) // ke:   # 2**23 * 200
                 n += 1                            # leaky: mostly wrong is wrong
                 if n >= m[P_TM_TICKS]:
                     act |= F_TACH_MISMATCH
@@ -511,9 +520,10 @@ def _observe(m: ptr32):
 
     # Current plausibility: a turning motor that draws no current coasts,
     # and a coasting motor slows down (friction; x3 rotor inertia, least
-    # friction: 2.4 % in 200 ms at 200 strokes/s, more below).  So a
-    # reading below the friction current for P_TM_TICKS while the rate
-    # held within 1 % of where it was is a dead sensor (and with it the
+    # friction: 3.7 strokes/s in 200 ms at 80 strokes/s, 4.8 at 200).  So a
+    # reading below the friction current for P_TM_TICKS while the rate fell
+    # less than 80 % of that (P_COAST_*, from the board's tolerances) is a
+    # dead sensor (and with it the
     # over-current protection).  A rate that fell meanwhile: the motor
     # coasted (a heavy rotor's overshoot, a level lowered, the needles
     # leaving skin): look again from now.
@@ -527,7 +537,7 @@ def _observe(m: ptr32):
         n += 1
         if n >= m[P_TM_TICKS]:
             n = m[P_TM_TICKS]
-            if rate * 100 >= r0 * 99:                 # rate, r0 <= 10**5
+            if (r0 - rate) * 10000 < m[P_COAST_CHZ] * 10000 + rate * m[P_COAST_PM10]:   # rate, r0 <= 10**5
                 act |= F_CURRENT_SENSOR
             else:
                 n = 0
