@@ -3,7 +3,6 @@
 # these with their own pins, ADC scaling and UI.
 import math
 
-
 # Coreless DC motor, 2.5 ohm, Ke = Kt = 4 mV/(rad/s); one needle stroke per
 # revolution, so 25.1 mV per stroke/s of back-EMF.  Gains tuned in the
 # simulator (docs/control.md).
