@@ -59,6 +59,10 @@ def test_heavy_rotor_runs_that_missed_their_bounds_are_caught_within_the_off_spe
 #   over-driving, then braking the motor): a right stop by another name;
 # - a 3.0 ms step: loop_overrun after 21 ms against a flat 20 ms bound
 #   (6 steps of 4 ms: the bound now follows the step's length).
+# And of the second (after those fixes), one:
+# - lost pulses the decoder kept within 15 % but for brief excursions:
+#   when the 60 s ran out during one, the run was reported as "condition
+#   held 2550 ms without detection"; it held < 300 ms: not provoked.
 POPULATION_REGRESSIONS = {
     1809: "current_sensor", 1979: "current_sensor", 2200: "current_sensor", 2778: "current_sensor",
     6314: "current_sensor", 9561: "current_sensor", 12230: "current_sensor", 13216: "current_sensor",
@@ -66,6 +70,7 @@ POPULATION_REGRESSIONS = {
     4059: "overcurrent", 6303: "current_sensor",                        # lost pulses
     10110: "loop_overrun",
 }
+NOT_PROVOKED = (25020,)
 
 
 @pytest.mark.parametrize("index", sorted(POPULATION_REGRESSIONS))
@@ -75,3 +80,11 @@ def test_population_campaign_violations_stay_fixed(index: int) -> None:
     assert not r.violations, r.violations
     assert r.first == POPULATION_REGRESSIONS[index]
     assert r.detect_ms is not None and r.detect_ms <= r.bound_ms
+
+
+@pytest.mark.parametrize("index", NOT_PROVOKED)
+def test_brief_excursions_are_not_a_missed_detection(index: int) -> None:
+    plan = campaign.Plan(seed=1, population="spread")
+    r = campaign.run(plan.spec(index))
+    assert not r.violations, r.violations
+    assert r.not_provoked and r.first is None
