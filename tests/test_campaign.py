@@ -34,13 +34,13 @@ def test_heavy_rotor_runs_that_missed_their_bounds_are_caught_within_the_off_spe
     # Regressions from the first population campaign (seed 1, spread): a jam
     # on rotors x2.5-x2.8 latched over-current after 205-258 ms, a dead current
     # sensor after 400 ms; inside the declared tolerances the bounds are 300
-    # and 450 ms (docs/faults.md), and they are caught.
+    # and 700 ms (450 until the 10^5 campaign; docs/faults.md), and they are caught.
     from sim import campaign as C
     plan = C.Plan(seed=1, population="spread")
     for index, kind, first in ((62, "jam", "overcurrent"), (449, "current_sensor_dead", "current_sensor")):
         r = C.run(plan.spec(index))
         assert r.kind == kind and r.first == first and not r.violations, (index, r.violations)
-        assert r.bound_ms in (300, 450) and r.detect_ms <= r.bound_ms
+        assert r.bound_ms in (300, 700) and r.detect_ms <= r.bound_ms
 
 
 # Every violation of the first 10^5-run population campaign (seed 1,
@@ -63,13 +63,28 @@ def test_heavy_rotor_runs_that_missed_their_bounds_are_caught_within_the_off_spe
 # - lost pulses the decoder kept within 15 % but for brief excursions:
 #   when the 60 s ran out during one, the run was reported as "condition
 #   held 2550 ms without detection"; it held < 300 ms: not provoked.
+# And of the third, the one in docs/safety.md, two:
+# - an actuator running away in stiff skin (forehead, scar) loaded the
+#   motor past 2 A: overcurrent stopped it, and the needles retracted,
+#   before the depth passed the limit; over_depth was the only name
+#   expected;
+# - a dead current sensor on a x2.57 rotor settling from an overshoot in
+#   scar tissue: the skin's load slows a driven motor as fast as coasting,
+#   so the check waits until the rate settles, 600 ms (the heavy-rotor
+#   bound was 450 ms, now 700: the check judges the rate, not the current);
+# - a stuck depth sensor 26 ms against 25 ms: the depth crossed the 150 um
+#   threshold slowly, and the other sensor's noise reset the count; the
+#   onset is now past the threshold by 3 sigma of that noise.
 POPULATION_REGRESSIONS = {
     1809: "current_sensor", 1979: "current_sensor", 2200: "current_sensor", 2778: "current_sensor",
     6314: "current_sensor", 9561: "current_sensor", 12230: "current_sensor", 13216: "current_sensor",
     5651: "current_sensor", 5654: "depth_disagree",                     # faulted tach_mismatch before
+    72716: "current_sensor", 77394: "depth_disagree",                   # the third campaign
     4059: "overcurrent", 6303: "current_sensor",                        # lost pulses
     10110: "loop_overrun",
 }
+THIRD_CAMPAIGN = {37451: "overcurrent", 40919: "overcurrent", 75905: "overcurrent", 83878: "overcurrent",
+                  85799: "overcurrent"}
 NOT_PROVOKED = (25020,)
 
 
@@ -88,3 +103,12 @@ def test_brief_excursions_are_not_a_missed_detection(index: int) -> None:
     r = campaign.run(plan.spec(index))
     assert not r.violations, r.violations
     assert r.not_provoked and r.first is None
+
+
+@pytest.mark.parametrize("index", sorted(THIRD_CAMPAIGN))
+def test_a_runaway_stopped_by_overcurrent_before_the_limit_is_a_right_stop(index: int) -> None:
+    plan = campaign.Plan(seed=1, population="spread")
+    r = campaign.run(plan.spec(index))
+    assert r.kind == "actuator_runaway" and r.first == THIRD_CAMPAIGN[index]
+    assert not r.violations, r.violations
+    assert r.detect_ms == 0.0                  # latched before the depth passed the limit
