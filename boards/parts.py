@@ -123,9 +123,10 @@ def pen_board(**own):
     # what the firmware must cover of the spread (pen.board checks them)
     motor["ke_tolerance_pct"] = _pct(tol["motor"]["ke_v_s"])
     motor["resistance_tolerance_pct"] = _pct(tol["motor"]["resistance_ohm"])
+    # whole numbers (a pen's floats are single precision), rounded down: a stricter "held"
     sps, per_mille = coast_decline(tol, motor["tach_check_ms"])
-    motor["coast_decline_sps"] = math.floor(sps * 100) / 100            # rounded down: a stricter "held"
-    motor["coast_decline_per_mille"] = math.floor(per_mille * 10) / 10
+    motor["coast_decline_chz"] = math.floor(sps * 100)                  # strokes/s * 100
+    motor["coast_decline_pm10"] = math.floor(per_mille * 10)            # 1/10000 of the rate
     battery = dict(BATTERY_2S)
     battery["accuracy_mv"] = tol["sensors"]["battery_accuracy_mv"]
     battery["noise_mv"] = tol["sensors"]["battery_noise_mv"]

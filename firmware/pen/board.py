@@ -105,8 +105,8 @@ def _check(b):
     # the pen's spread (docs/faults.md, "Tolerances")
     _int(b, "motor.ke_tolerance_pct", 0, 50)
     _int(b, "motor.resistance_tolerance_pct", 0, 50)
-    _num(b, "motor.coast_decline_sps", 0, 100)
-    _num(b, "motor.coast_decline_per_mille", 0, 100)
+    _int(b, "motor.coast_decline_chz", 0, 10000)
+    _int(b, "motor.coast_decline_pm10", 0, 1000)
     _num(b, "motor.ke_learn_ms", 10, 4000)
     _int(b, "motor.ke_learn_max_ma", 50, 5000)
     if _int(b, "motor.current_limit_ma", 100, 30000) >= _num(b, "motor.overcurrent_ma", 100, 30000):
@@ -213,8 +213,8 @@ def params(b, m):
     m[T.P_R_TOL_PCT] = int(mot["resistance_tolerance_pct"])
     # the current check's bar: a coasting pen slows at least this much (chz,
     # and tenths of a per mille of the rate) in the check's window
-    m[T.P_COAST_CHZ] = int(mot["coast_decline_sps"] * 100)
-    m[T.P_COAST_PM10] = int(mot["coast_decline_per_mille"] * 10)
+    m[T.P_COAST_CHZ] = int(mot["coast_decline_chz"])
+    m[T.P_COAST_PM10] = int(mot["coast_decline_pm10"])
     m[T.P_ILIM_MA] = int(mot["current_limit_ma"])
     m[T.P_SF_PCT] = int(mot["shortfall_warn_pct"])
     m[T.P_SF_TICKS] = max(1, int(mot["shortfall_warn_ms"]) * 1000 // period)
