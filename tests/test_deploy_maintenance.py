@@ -147,8 +147,34 @@ def _events(port: str) -> list[dict[str, Any]]:
     return [json.loads(x) for x in r.stdout.splitlines()]
 
 
+def _events_until(port: str, done: Any, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    """The pen's log once `done(events)` holds: the pen writes it in its own
+    time after a reset (no fixed wait: a busy host only makes it later)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        events = _events(port)
+        if done(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.2)
+
+
+def _boots(port: str) -> int:
+    return sum(1 for e in _events(port) if e["kind"] == "boot")
+
+
+def _booted_again(before: int) -> Any:
+    """More boots logged than `before`, the last a planned reset's after a
+    maintenance reset."""
+    def done(events: list[dict[str, Any]]) -> bool:
+        boots = [i for i, e in enumerate(events) if e["kind"] == "boot"]
+        return (len(boots) > before and events[boots[-1]]["detail"].startswith("reset=planned")
+                and any(e["kind"] == "reset" and e["detail"] == "maintenance" for e in events[:boots[-1]]))
+    return done
+
+
 def test_maintenance_command_then_reset(vpen: tuple[str, Path]) -> None:
     port, _ = vpen
+    before = _boots(port)
     r = needlepen("maintenance", "--port", port)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "resetting into maintenance mode" in r.stdout
@@ -157,8 +183,7 @@ def test_maintenance_command_then_reset(vpen: tuple[str, Path]) -> None:
         PenLink(port, restart=False).close()                        # the protocol is gone: the REPL is free
     r = needlepen("reset", "--port", port)                         # restarts the firmware, then `reset`
     assert r.returncode == 0 and r.stdout.strip() == "reset", r.stdout + r.stderr
-    time.sleep(1.5)
-    events = _events(port)
+    events = _events_until(port, _booted_again(before))
     assert any(e["kind"] == "reset" and e["detail"] == "maintenance" for e in events)
     boots = [e for e in events if e["kind"] == "boot"]
     assert boots[-1]["detail"].startswith("reset=planned"), boots
@@ -171,6 +196,7 @@ def test_deploy_onto_a_running_pen_goes_through_the_maintenance_boot(vpen: tuple
         link.must("start")
     time.sleep(0.5)
     assert json.loads(needlepen("status", "--port", port, "--json").stdout)["state"] == "running"
+    before = _boots(port)
     r = needlepen("deploy", "--port", port, "--board", "virtual")
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
@@ -179,10 +205,9 @@ def test_deploy_onto_a_running_pen_goes_through_the_maintenance_boot(vpen: tuple
     assert "needlepen: maintenance mode" in out, out
     assert "verified" in out and "pen reset (planned)" in out
     assert (flash / "manifest.json").exists() and not (flash / "deploy.lock").exists()
-    time.sleep(1.5)
+    events = _events_until(port, _booted_again(before))
     s = json.loads(needlepen("status", "--port", port, "--json").stdout)
     assert s["state"] == "idle" and s["faults"] == []              # runs again, motor off
-    events = _events(port)
     last_stop = max(i for i, e in enumerate(events) if e["kind"] == "stop")
     after = [e for e in events[last_stop:] if e["kind"] in ("reset", "boot")]
     assert after[0] == {**after[0], "kind": "reset", "detail": "maintenance"}, after   # the motor stopped first
