@@ -31,8 +31,12 @@ FIRMWARE_PACKAGE = "needlepen_firmware"
 
 
 def package_dir(name: str) -> Path:
-    """The directory of an installed (or editable) package, without importing it."""
+    """The directory of an installed (or editable) package, without importing it:
+    the one with its __init__.py (an imported package's search path may have
+    other folders in front: the simulator's compiled modules, sim/accel.py)."""
     spec = importlib.util.find_spec(name)
+    if spec is not None and spec.origin and Path(spec.origin).name == "__init__.py":
+        return Path(spec.origin).resolve().parent
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     for loc in locations:
         if Path(loc).is_dir():

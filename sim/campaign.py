@@ -506,7 +506,7 @@ def code_fingerprint() -> str:
     sim_dir = Path(__file__).resolve().parent
     files = [f for f in sorted(sim_dir.glob("*.py")) if f.stem not in NOT_IN_RUNS]
     for pkg in (pen, boards):
-        files += sorted(Path(next(iter(pkg.__path__))).glob("*.py"))
+        files += sorted(Path(pkg.__file__).parent.glob("*.py"))     # (its __path__ may lead with sim/accel.py's build)
     h = hashlib.sha256()
     for f in files:
         h.update(f"{f.parent.name}/{f.name}\n".encode())

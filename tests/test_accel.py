@@ -62,6 +62,29 @@ def test_compiled_runs_equal_pure_runs_bit_for_bit(build_dir: Path) -> None:
     assert fast["hash"] == pure["hash"]
 
 
+def test_with_a_build_in_use_the_pen_still_gets_its_sources(build_dir: Path, tmp_path: Path) -> None:
+    # The build goes in front of pen's and sim's search paths; deploy, the
+    # virtual pen and the campaign's code fingerprint must still find the
+    # packages' own files (a deploy once staged no pen/ at all).
+    import json
+    code = ("import json, sys\nsys.path[:0] = ['firmware', '.']\n"
+            "from host_tools import deploy, paths\nfrom sim import accel, campaign\n"
+            f"deploy.write_stage({str(tmp_path / 'stage')!r}, 'pen_rp2040', mpy=False)\n"
+            "print(json.dumps({'pen': str(paths.pen_dir()), 'sim': str(paths.sim_dir()),"
+            " 'code': campaign.code_fingerprint(), 'compiled': accel.active()}))")
+    out = {}
+    for on in (True, False):
+        env = dict(os.environ, NEEDLEPEN_ACCEL_DIR=str(build_dir), NEEDLEPEN_ACCEL="1" if on else "0")
+        r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+        out[on] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out[True]["compiled"]
+    assert (Path(out[True]["pen"]) / "tick.py").is_file() and (Path(out[True]["sim"]) / "plant.py").is_file()
+    assert (tmp_path / "stage" / "pen" / "tick.py").is_file()
+    assert out[True]["code"] == out[False]["code"]
+
+
 def test_a_build_is_not_used_once_a_source_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    build_dir: Path) -> None:
     from sim import accel
