@@ -506,7 +506,8 @@ def code_fingerprint() -> str:
     sim_dir = Path(__file__).resolve().parent
     files = [f for f in sorted(sim_dir.glob("*.py")) if f.stem not in NOT_IN_RUNS]
     for pkg in (pen, boards):
-        files += sorted(Path(pkg.__file__).parent.glob("*.py"))     # (its __path__ may lead with sim/accel.py's build)
+        # the package's own folder: its __path__ may lead with sim/accel.py's build
+        files += sorted(Path(str(pkg.__file__)).parent.glob("*.py"))
     h = hashlib.sha256()
     for f in files:
         h.update(f"{f.parent.name}/{f.name}\n".encode())
